@@ -15,5 +15,6 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("", include("apps.media.file_urls")),
     path("", include("apps.core.urls")),
 ]

@@ -1,0 +1,1 @@
+urlpatterns: list = []  # local media serving (Range requests) — media work fills this in
