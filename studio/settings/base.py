@@ -157,8 +157,9 @@ MONTAGE_JOB_STALE_SECONDS = env.int("MONTAGE_JOB_STALE_SECONDS", default=15 * 60
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first so that an anonymous request gets 401 with WWW-Authenticate.
         "apps.accounts.authentication.BearerOrTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,3 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("projects/", views.ProjectListView.as_view(), name="project-list"),
+    path("projects/<str:project_id>/", views.ProjectDetailView.as_view(), name="project-detail"),
+    path("projects/<str:project_id>/members/", views.MemberListView.as_view(), name="member-list"),
+    path("projects/<str:project_id>/members/<str:member_id>/", views.MemberDetailView.as_view(), name="member-detail"),
+    path("projects/<str:project_id>/invites/", views.InviteListView.as_view(), name="invite-list"),
+    path("projects/<str:project_id>/invites/<str:invite_id>/", views.InviteRevokeView.as_view(), name="invite-revoke"),
+    path("invites/<str:token>/", views.InvitePeekView.as_view(), name="invite-peek"),
+    path("invites/<str:token>/accept/", views.InviteAcceptView.as_view(), name="invite-accept"),
+    path("projects/<str:project_id>/references/", views.ReferenceListView.as_view(), name="reference-list"),
+    path("projects/<str:project_id>/references/<str:reference_id>/", views.ReferenceDetailView.as_view(), name="reference-detail"),
+    path("projects/<str:project_id>/budget/", views.BudgetView.as_view(), name="budget"),
+    path("projects/<str:project_id>/activity/", views.ActivityView.as_view(), name="activity"),
+]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("projects/<str:project_id>/timeline/", views.TimelineView.as_view(), name="timeline"),
+]

@@ -1,0 +1,97 @@
+from django.contrib.auth import authenticate, login, logout
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.utils.decorators import method_decorator
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.services import display_name, token_for, user_register
+from apps.core.errors import DomainError
+
+
+class CredentialsIn(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class RegisterIn(CredentialsIn):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    display_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+
+class MeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+def me_data(user) -> dict:
+    return {"id": user.pk, "username": user.username, "display_name": display_name(user), "email": user.email}
+
+
+class InvalidCredentials(DomainError):
+    status_code = 400
+    code = "invalid_credentials"
+    default_detail = "Wrong username or password."
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=CredentialsIn, responses={200: dict})
+    def post(self, request):
+        data = CredentialsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise InvalidCredentials()
+        return Response({"token": token_for(user=user).key, "user": me_data(user)})
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterIn, responses={201: MeOut})
+    def post(self, request):
+        data = RegisterIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_register(**data.validated_data)
+        return Response(me_data(user), status=status.HTTP_201_CREATED)
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class SessionView(APIView):
+    """Browser sign-in: POST {username, password} starts a session (CSRF enforced), DELETE ends it."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: MeOut})
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return Response({"code": "not_authenticated", "detail": "Not signed in."}, status=status.HTTP_401_UNAUTHORIZED)
+        return Response(me_data(request.user))
+
+    @extend_schema(request=CredentialsIn, responses={200: MeOut})
+    def post(self, request):
+        data = CredentialsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise InvalidCredentials()
+        login(request, user)
+        return Response(me_data(user))
+
+    def delete(self, request):
+        logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeOut})
+    def get(self, request):
+        return Response(me_data(request.user))

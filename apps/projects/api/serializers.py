@@ -1,0 +1,135 @@
+from rest_framework import serializers
+
+from apps.projects.models import Role
+
+
+class UserBrief(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+def user_brief(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "display_name": user.get_full_name() or user.username}
+
+
+class ProjectCreateIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    fps = serializers.CharField(required=False, default="24")
+    width = serializers.IntegerField(required=False, default=1920)
+    height = serializers.IntegerField(required=False, default=1080)
+    budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    budget_currency = serializers.CharField(required=False, default="USD", max_length=3)
+    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    style_prompt = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    loudness_target = serializers.FloatField(required=False, min_value=-70, max_value=0)
+
+
+class ProjectUpdateIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    fps = serializers.CharField(required=False)
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    budget_currency = serializers.CharField(required=False, max_length=3)
+    artist_budget_cap = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    style_prompt = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    loudness_target = serializers.FloatField(required=False, min_value=-70, max_value=0)
+
+
+def project_out(project, *, role: str | None = None) -> dict:
+    return {
+        "id": str(project.pk),
+        "title": project.title,
+        "slug": project.slug,
+        "fps": project.fps_display,
+        "fps_rational": f"{project.fps_num}/{project.fps_den}",
+        "width": project.width,
+        "height": project.height,
+        "aspect": project.aspect,
+        "target_runtime_seconds": project.target_runtime_seconds,
+        "loudness_target": project.loudness_target,
+        "budget_amount": str(project.budget_amount),
+        "budget_currency": project.budget_currency,
+        "artist_budget_cap": None if project.artist_budget_cap is None else str(project.artist_budget_cap),
+        "style_prompt": project.style_prompt,
+        "description": project.description,
+        "role": role,
+        "member_count": getattr(project, "member_count", None),
+        "segment_count": getattr(project, "segment_count", None),
+        "created_at": project.created_at,
+    }
+
+
+class MemberIn(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberUpdateIn(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+def member_out(m) -> dict:
+    return {"id": str(m.pk), "user": user_brief(m.user), "role": m.role, "joined_at": m.created_at}
+
+
+class InviteIn(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    max_uses = serializers.IntegerField(required=False, allow_null=True)
+    expires_in_days = serializers.IntegerField(required=False, allow_null=True)
+
+
+def invite_out(invite, request=None) -> dict:
+    from django.conf import settings
+
+    base = request.build_absolute_uri("/").rstrip("/") if request is not None else settings.MONTAGE_PUBLIC_URL.rstrip("/")
+    return {
+        "id": str(invite.pk),
+        "token": invite.token,
+        "url": f"{base}/invite/{invite.token}",
+        "role": invite.role,
+        "max_uses": invite.max_uses,
+        "uses": invite.uses,
+        "expires_at": invite.expires_at,
+        "revoked": invite.revoked,
+        "created_at": invite.created_at,
+    }
+
+
+class ReferenceIn(serializers.Serializer):
+    tag = serializers.CharField(max_length=65)
+    kind = serializers.ChoiceField(choices=["character", "location", "style", "prop"], default="character")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+    images = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+class ReferenceUpdateIn(serializers.Serializer):
+    tag = serializers.CharField(max_length=65, required=False)
+    kind = serializers.ChoiceField(choices=["character", "location", "style", "prop"], required=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    text = serializers.CharField(required=False, allow_blank=True)
+    images = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+def reference_out(ref, request=None) -> dict:
+    from apps.media.selectors import media_payload
+
+    return {
+        "id": str(ref.pk),
+        "tag": ref.tag,
+        "kind": ref.kind,
+        "name": ref.name,
+        "text": ref.text,
+        "images": [media_payload(m, request=request) for m in ref.images.all()],
+        "created_at": ref.created_at,
+    }
+
+
+def activity_out(event) -> dict:
+    return {"id": str(event.pk), "type": event.type, "actor": user_brief(event.actor), "data": event.data, "at": event.created_at}

@@ -1,0 +1,29 @@
+"""Recording an event: a row in the activity feed plus a realtime message, after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.core.events import publish_on_commit
+
+from .models import ActivityEvent, Project
+
+# Events that are noise in the feed (still published live).
+_NOT_IN_FEED = {"presence.changed", "job.progress", "export.progress", "timeline.changed", "shot.updated"}
+
+
+def record_event(
+    *, project: Project, actor, type: str, data: dict[str, Any], revision: int | None = None
+) -> None:
+    if type not in _NOT_IN_FEED:
+        summary = {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, type(None)))}
+        ActivityEvent.objects.create(
+            project=project,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            type=type,
+            data=summary,
+        )
+    payload = dict(data)
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        payload.setdefault("actor", {"id": actor.pk, "username": actor.get_username()})
+    publish_on_commit(project.pk, type, payload, revision=revision)

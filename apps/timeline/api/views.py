@@ -1,0 +1,28 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.projects.access import project_access
+from apps.timeline.selectors import timeline_get
+from apps.timeline.services import timeline_apply
+
+
+class TimelinePatchIn(serializers.Serializer):
+    revision = serializers.IntegerField()
+    ops = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+
+
+class TimelineView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id)
+        return Response(timeline_get(project=access.project, request=request))
+
+    @extend_schema(request=TimelinePatchIn, responses={200: dict})
+    def patch(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id)
+        data = TimelinePatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        timeline_apply(access=access, **data.validated_data)
+        return Response(timeline_get(project=access.project, request=request))
