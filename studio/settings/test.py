@@ -1,7 +1,9 @@
 """Settings for pytest. DATABASE_URL / REDIS_URL come from the environment when set."""
 
 from .base import *  # noqa: F401,F403
-from .base import BASE_DIR, env
+import os
+
+from .base import BASE_DIR, DATABASES, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -13,3 +15,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# Each pytest process gets its own PostgreSQL test database, so that parallel runs on one
+# server (developers, CI) never drop each other's.
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=f"test_montage_{os.getpid()}")}
