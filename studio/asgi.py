@@ -14,7 +14,6 @@ from apps.realtime.auth import ProjectAuthMiddlewareStack
 from apps.realtime.routing import websocket_urlpatterns
 
 
-
 class BrowserOriginValidator(OriginValidator):
     """Browsers always send Origin: it must be one of ALLOWED_HOSTS, which keeps other
     sites from opening sockets with a member's session cookie. Scripts (token auth) send

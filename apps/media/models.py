@@ -51,7 +51,11 @@ class MediaFile(BaseModel):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at"]  # noqa: RUF012
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="media_status_heartbeat")]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return f"{self.original_name or self.storage_key} ({self.status})"
 
 
 class UploadStatus(models.TextChoices):
@@ -74,11 +78,18 @@ class Upload(BaseModel):
     method = models.CharField(max_length=16, choices=UploadMethod.choices)
     storage_key = models.CharField(max_length=500)
     s3_upload_id = models.CharField(max_length=255, blank=True, default="")
+    part_size = models.BigIntegerField(default=0)  # multipart: bytes per part (the last may be shorter)
     received_bytes = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING)
     error = models.TextField(blank=True, default="")
     media = models.OneToOneField(MediaFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload")
     expires_at = models.DateTimeField()
+    # Set once, when a take (or another owner of the media) takes this upload: an upload
+    # becomes exactly one take.
+    consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at"]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"

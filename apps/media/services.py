@@ -1,2 +1,738 @@
+"""Writes for the media app: uploads (local and S3), handing uploads to takes, ingest, reaping.
+
+Public API for other apps (all keyword-only):
+
+- ``upload_create(actor, filename, size, content_type)`` → Upload
+- ``upload_receive(actor, upload_id, stream, content_length)`` → Upload (local storage PUT)
+- ``upload_complete(actor, upload_id, parts=None)`` → Upload (with ``.media``)
+- ``upload_consume(actor, upload_id, project)`` → MediaFile (a take is made from the upload)
+- ``media_create_from_file(owner, project, path, filename, content_type="", ingest=True)`` → MediaFile
+- ``media_enqueue_ingest(media)`` / ``media_reingest(media)``
+- ``media_ingest(media_id)`` (the body of the Celery task)
+- ``media_reap_stale()`` → int (called periodically by apps.core.tasks)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import mimetypes
+import os
+import tempfile
+import time
+from datetime import timedelta
+from fnmatch import fnmatch
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    UnsupportedMedia,
+    UploadIncomplete,
+    ValidationError,
+)
+
+from . import ffmpeg, storage
+from .models import (
+    MediaFile,
+    MediaKind,
+    MediaStatus,
+    Upload,
+    UploadMethod,
+    UploadStatus,
+)
+from .probe import SNIFF_BYTES, ProbeError, ProbeResult, probe_file, sniff
+from .selectors import parse_uuid
+
+logger = logging.getLogger(__name__)
+
+MAX_INGEST_ATTEMPTS = 3
+INTERRUPTED_THREE_TIMES = "Ingest was interrupted three times; upload the file again."
+SERVER_ERROR = "Something went wrong on the server while processing this file; try uploading it again."
+MISSING_FILE = "The stored file is missing; upload it again."
+
+
+def human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            if unit == "bytes":
+                return f"{int(value)} bytes"
+            return f"{value:.1f} {unit}".replace(".0 ", " ")
+        value /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+def human_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, sec = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
+    return f"{sec} s"
+
+
+# ============================================================================================
+# Uploads
+# ============================================================================================
+
+
+def _clean_content_type(content_type: str, filename: str) -> str:
+    ct = (content_type or "").split(";", 1)[0].strip().lower()
+    if not ct:
+        ct = (mimetypes.guess_type(filename)[0] or "application/octet-stream").lower()
+    return ct
+
+
+def content_type_allowed(content_type: str) -> bool:
+    patterns = [p.strip().lower() for p in settings.MONTAGE_UPLOAD_CONTENT_TYPES if p.strip()]
+    return any(fnmatch(content_type, p) for p in patterns)
+
+
+def upload_create(*, actor, filename: str, size: int, content_type: str = "") -> Upload:
+    """Start an upload: check the declared size and type, choose how the bytes travel (a PUT to
+    this server, a presigned S3 PUT, or a presigned S3 multipart upload)."""
+    filename = (filename or "").strip().replace("\x00", "")
+    if not filename:
+        raise ValidationError("Give the file a name.", fields={"filename": ["This field is required."]})
+    if len(filename) > 255:
+        filename = filename[-255:]
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        raise ValidationError("The size must be a whole number of bytes.", fields={"size": ["Not a number."]}) from None
+    if size <= 0:
+        raise ValidationError("The file is empty; choose a file with something in it.", fields={"size": ["Must be more than 0."]})
+    limit = int(settings.MONTAGE_UPLOAD_MAX_BYTES)
+    if size > limit:
+        raise ValidationError(
+            f"This file is {human_size(size)}; the limit is {human_size(limit)}.",
+            fields={"size": [f"At most {limit} bytes."]},
+        )
+    ct = _clean_content_type(content_type, filename)
+    if not content_type_allowed(ct):
+        raise UnsupportedMedia(
+            f"Files of type {ct} cannot be uploaded; upload a video, an audio file or an image.",
+            fields={"content_type": [f"{ct} is not allowed."]},
+        )
+
+    upload = Upload(
+        owner=actor,
+        filename=filename,
+        size=size,
+        content_type=ct,
+        expires_at=timezone.now() + timedelta(seconds=int(settings.MONTAGE_UPLOAD_EXPIRES_SECONDS)),
+    )
+    upload.storage_key = storage.upload_key(upload.pk, filename)
+    if storage.use_s3():
+        if size > int(settings.MONTAGE_UPLOAD_MULTIPART_THRESHOLD):
+            upload.method = UploadMethod.S3_MULTIPART
+            upload.part_size = storage.s3_part_size(size)
+            upload.s3_upload_id = storage.s3_multipart_create(upload.storage_key, content_type=ct)
+        else:
+            upload.method = UploadMethod.S3
+    else:
+        upload.method = UploadMethod.LOCAL
+    upload.save()
+    return upload
+
+
+def _own_upload(actor, upload_id: Any, *, lock: bool = False) -> Upload:
+    pk = parse_uuid(upload_id, what="upload")
+    qs = Upload.objects.filter(pk=pk, owner_id=getattr(actor, "pk", None))
+    if lock:
+        qs = qs.select_for_update()
+    upload = qs.first()
+    if upload is None:
+        raise NotFound("No such upload.")
+    return upload
+
+
+def _require_open(upload: Upload) -> None:
+    if upload.status == UploadStatus.COMPLETE:
+        raise Conflict("This upload is already complete.")
+    expired = upload.expires_at <= timezone.now()
+    if upload.status == UploadStatus.FAILED and not expired:
+        raise UnsupportedMedia(upload.error or "This upload was rejected; start a new one.")
+    if expired:
+        raise ValidationError("This upload has expired; start a new one.", code="upload_expired")
+
+
+def upload_receive(*, actor, upload_id: Any, stream: BinaryIO, content_length: int | None = None) -> Upload:
+    """Receive the bytes of a local upload from ``stream`` (a request body), in 1 MB chunks:
+    spooled to a temporary file, never held in memory, then moved into storage. More bytes
+    than were declared is refused and nothing is kept. Sending again replaces the bytes."""
+    upload = _own_upload(actor, upload_id)
+    if upload.method != UploadMethod.LOCAL:
+        raise ValidationError("This upload goes straight to object storage; send the bytes to the presigned URL.")
+    _require_open(upload)
+    too_many = (
+        f"This upload was declared as {human_size(upload.size)} but more bytes were sent; "
+        "start a new upload with the right size."
+    )
+    if content_length is not None and content_length > upload.size:
+        raise ValidationError(too_many, fields={"size": ["More bytes than declared."]})
+
+    fd, tmp = tempfile.mkstemp(prefix=f"{upload.pk}-", suffix=".part", dir=storage.incoming_dir())
+    received = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                try:
+                    chunk = stream.read(storage.CHUNK_SIZE)
+                except OSError as exc:  # the client went away mid-upload
+                    raise UploadIncomplete(
+                        f"The connection broke after {human_size(received)} of {human_size(upload.size)}; send the file again."
+                    ) from exc
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > upload.size:
+                    raise ValidationError(too_many, fields={"size": ["More bytes than declared."]})
+                out.write(chunk)
+        os.chmod(tmp, 0o644)
+        stored = storage.store_path(upload.storage_key, tmp, move=True)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    Upload.objects.filter(pk=upload.pk).update(received_bytes=received, storage_key=stored, updated_at=timezone.now())
+    upload.received_bytes, upload.storage_key = received, stored
+    return upload
+
+
+def _etag(value: str) -> str:
+    return (value or "").strip().strip('"').lower()
+
+
+def _check_multipart(upload: Upload, parts: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The parts to complete with, after checking S3 has every one and they add up."""
+    received = storage.s3_multipart_parts(upload.storage_key, upload_id=upload.s3_upload_id)
+    by_number = {p["number"]: p for p in received}
+    if parts:
+        for given in parts:
+            number = int(given.get("number") or 0)
+            have = by_number.get(number)
+            if have is None:
+                raise UploadIncomplete(f"Part {number} has not been received; upload it, then complete again.")
+            if given.get("etag") and _etag(given["etag"]) != _etag(have["etag"]):
+                raise UploadIncomplete(f"Part {number} does not match what storage received; upload it again.")
+    part_size = upload.part_size or storage.s3_part_size(upload.size)
+    expected = -(-upload.size // part_size)
+    missing = [n for n in range(1, expected + 1) if n not in by_number]
+    total = sum(p["size"] for p in received if p["number"] <= expected)
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        raise UploadIncomplete(
+            f"{len(missing)} of {expected} parts have not been received (part {shown}); upload them, then complete again."
+        )
+    if total != upload.size:
+        raise UploadIncomplete(
+            f"Storage received {human_size(total)} of {human_size(upload.size)}; upload the parts again, then complete."
+        )
+    return [by_number[n] for n in range(1, expected + 1)]
+
+
+def _complete_multipart(upload: Upload, parts: list[dict[str, Any]] | None) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        ordered = _check_multipart(upload, parts)
+        storage.s3_multipart_complete(upload.storage_key, upload_id=upload.s3_upload_id, parts=ordered)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchUpload" and storage.size(upload.storage_key) == upload.size:
+            return  # completed by an earlier attempt whose transaction did not commit
+        if code in ("NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+            raise UploadIncomplete(
+                "Storage could not assemble the parts of this upload; start a new upload."
+                if code == "NoSuchUpload"
+                else "Storage refused the parts of this upload (each part but the last must be the given part size); upload them again."
+            ) from exc
+        raise
+
+
+def upload_complete(*, actor, upload_id: Any, parts: list[dict[str, Any]] | None = None) -> Upload:
+    """Finish an upload: check that storage holds exactly the declared bytes (completing an S3
+    multipart upload first), sniff the first bytes, and create the MediaFile (pending; ingest
+    starts when a take uses it). Completing again returns the same result."""
+    rejection: DomainError | None = None
+    with transaction.atomic():
+        upload = _own_upload(actor, upload_id, lock=True)
+        if upload.status == UploadStatus.COMPLETE and upload.media_id:
+            return Upload.objects.select_related("media").get(pk=upload.pk)
+        _require_open(upload)
+
+        if upload.method == UploadMethod.S3_MULTIPART:
+            _complete_multipart(upload, parts)
+
+        stored = storage.size(upload.storage_key)
+        if not stored:
+            raise UploadIncomplete("No bytes have been received for this upload yet; send the file, then complete it.")
+        if stored > upload.size:
+            storage.delete_quietly(upload.storage_key)
+            raise ValidationError(
+                f"Storage received {human_size(stored)}, more than the {human_size(upload.size)} declared; "
+                "the bytes were discarded. Send the file again.",
+                fields={"size": ["More bytes than declared."]},
+            )
+        if stored < upload.size:
+            raise UploadIncomplete(
+                f"Only {human_size(stored)} of {human_size(upload.size)} have been received; "
+                "send the whole file, then complete the upload."
+            )
+
+        reason = sniff(storage.read_head(upload.storage_key, SNIFF_BYTES))
+        if reason:
+            storage.delete_quietly(upload.storage_key)
+            upload.status = UploadStatus.FAILED
+            upload.error = reason
+            upload.save(update_fields=["status", "error", "updated_at"])
+            rejection = UnsupportedMedia(reason)
+        else:
+            media = MediaFile.objects.create(
+                owner_id=upload.owner_id,
+                storage_key=upload.storage_key,
+                original_name=upload.filename,
+                content_type=upload.content_type,
+                size=stored,
+                status=MediaStatus.PENDING,
+            )
+            upload.media = media
+            upload.status = UploadStatus.COMPLETE
+            upload.received_bytes = stored
+            upload.error = ""
+            upload.save(update_fields=["media", "status", "received_bytes", "error", "updated_at"])
+    if rejection is not None:
+        raise rejection
+    return upload
+
+
+def upload_consume(*, actor, upload_id: Any, project) -> MediaFile:
+    """Hand a completed upload to ``project`` (a take is being made from it): the upload must be
+    the actor's and complete, and not used before. Ingest is queued when the transaction
+    commits. Permission to add to the project is the caller's check."""
+    with transaction.atomic():
+        upload = _own_upload(actor, upload_id, lock=True)
+        if upload.status != UploadStatus.COMPLETE or upload.media_id is None:
+            raise ValidationError(
+                "This upload is not complete; send the file and complete the upload first.",
+                fields={"upload": ["Upload not complete."]},
+            )
+        media = MediaFile.objects.select_for_update().get(pk=upload.media_id)
+        already = upload.consumed_at is not None or (hasattr(media, "takes") and media.takes.exists())
+        if already or not Upload.objects.filter(pk=upload.pk, consumed_at__isnull=True).update(consumed_at=timezone.now()):
+            raise ValidationError(
+                "This upload is already used by another take; upload the file again for a new take.",
+                fields={"upload": ["Upload already used."]},
+            )
+        media.project = project
+        media.save(update_fields=["project", "updated_at"])
+        media_enqueue_ingest(media=media)
+    return media
+
+
+def upload_abort(*, upload: Upload, reason: str = "") -> None:
+    """Throw away a pending upload's bytes (and an S3 multipart upload)."""
+    if upload.method == UploadMethod.S3_MULTIPART and upload.s3_upload_id:
+        storage.s3_multipart_abort(upload.storage_key, upload_id=upload.s3_upload_id)
+    storage.delete_quietly(upload.storage_key)
+    Upload.objects.filter(pk=upload.pk, status=UploadStatus.PENDING).update(
+        status=UploadStatus.FAILED, error=reason or "This upload was abandoned.", updated_at=timezone.now()
+    )
+
+
+def upload_reap_expired(*, limit: int = 200) -> int:
+    """Abandon pending uploads past their expiry: delete their bytes, abort multipart uploads."""
+    count = 0
+    for upload in Upload.objects.filter(status=UploadStatus.PENDING, expires_at__lt=timezone.now())[:limit]:
+        try:
+            upload_abort(upload=upload, reason="This upload expired before it was completed; start a new one.")
+            count += 1
+        except Exception:  # storage trouble: try again next time
+            logger.warning("could not abandon expired upload %s", upload.pk, exc_info=True)
+    return count
+
+
+# ============================================================================================
+# Media files
+# ============================================================================================
+
+
+def media_create_from_file(
+    *, owner, project, path: str, filename: str, content_type: str = "", ingest: bool = True
+) -> MediaFile:
+    """Store a local file (e.g. a generation backend's output) as a MediaFile of ``project``
+    and, with ``ingest``, queue its ingest on commit."""
+    media = MediaFile(
+        owner=owner,
+        project=project,
+        original_name=os.path.basename(filename)[:255],
+        content_type=_clean_content_type(content_type, filename),
+        size=os.path.getsize(path),
+        status=MediaStatus.PENDING,
+    )
+    media.storage_key = storage.store_path(storage.media_key(media.pk, "source/" + storage.safe_filename(filename)), path)
+    media.save()
+    if ingest:
+        media_enqueue_ingest(media=media)
+    return media
+
+
+def media_enqueue_ingest(*, media: MediaFile) -> None:
+    """Queue ingest of ``media`` once the current transaction commits."""
+    media_id = str(media.pk)
+
+    def _send() -> None:
+        from .tasks import ingest_media
+
+        ingest_media.delay(media_id)
+
+    transaction.on_commit(_send)
+
+
+def media_reingest(*, media: MediaFile) -> None:
+    """Run ingest again from scratch (e.g. from the admin after fixing ffmpeg)."""
+    MediaFile.objects.filter(pk=media.pk).update(
+        status=MediaStatus.PENDING, error="", ingest_attempts=0, heartbeat_at=None, updated_at=timezone.now()
+    )
+    media_enqueue_ingest(media=media)
+
+
+# --------------------------------------------------------------------------------------------
+# Ingest
+# --------------------------------------------------------------------------------------------
+
+
+class IngestFailed(Exception):
+    """The file is not usable; ``str(exc)`` is the sentence people see."""
+
+
+def _stale_seconds() -> int:
+    return int(settings.MONTAGE_JOB_STALE_SECONDS)
+
+
+def _claim(media_id: Any) -> MediaFile | None:
+    """Mark the media processing (attempt + 1), or None when there is nothing to do."""
+    try:
+        pk = parse_uuid(media_id, what="media file")
+    except NotFound:
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        media = MediaFile.objects.select_for_update().filter(pk=pk).first()
+        if media is None or media.status in (MediaStatus.READY, MediaStatus.FAILED):
+            return None
+        if (
+            media.status == MediaStatus.PROCESSING
+            and media.heartbeat_at
+            and media.heartbeat_at > now - timedelta(seconds=_stale_seconds())
+        ):
+            return None  # another worker is on it
+        if media.ingest_attempts >= MAX_INGEST_ATTEMPTS:
+            media.status, media.error, media.heartbeat_at = MediaStatus.FAILED, INTERRUPTED_THREE_TIMES, None
+            media.save(update_fields=["status", "error", "heartbeat_at", "updated_at"])
+            transaction.on_commit(lambda: _notify_takes(media))
+            return None
+        media.status = MediaStatus.PROCESSING
+        media.heartbeat_at = now
+        media.ingest_attempts += 1
+        media.error = ""
+        media.save(update_fields=["status", "heartbeat_at", "ingest_attempts", "error", "updated_at"])
+    return media
+
+
+def _notify_takes(media: MediaFile) -> None:
+    """Tell the production app that this media ended ready or failed."""
+    try:
+        from apps.production.services import take_media_finished
+    except ImportError:  # the production app is not there yet
+        logger.debug("apps.production.services.take_media_finished is not available")
+        return
+    try:
+        take_media_finished(media=media)
+    except Exception:  # the media row is final; a failure here is the takes' bug
+        logger.exception("take_media_finished failed for media %s", media.pk)
+
+
+class _Heartbeat:
+    """Touches ``heartbeat_at`` at most every few seconds while ingest works."""
+
+    def __init__(self, media: MediaFile, every: float = 5.0) -> None:
+        self.media_id = media.pk
+        self.every = every
+        self.last = 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        MediaFile.objects.filter(pk=self.media_id, status=MediaStatus.PROCESSING).update(heartbeat_at=timezone.now())
+
+
+def _sha256(path: str, beat: _Heartbeat) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for i, chunk in enumerate(iter(lambda: fh.read(storage.CHUNK_SIZE), b"")):
+            digest.update(chunk)
+            if i % 256 == 255:
+                beat()
+    return digest.hexdigest()
+
+
+def _check_limits(probe: ProbeResult) -> None:
+    max_w, max_h = int(settings.MONTAGE_MEDIA_MAX_WIDTH), int(settings.MONTAGE_MEDIA_MAX_HEIGHT)
+    noun = {"video": "video", "image": "image", "audio": "audio file"}.get(probe.kind, "file")
+    if probe.width and probe.height and (probe.width > max_w or probe.height > max_h):
+        raise IngestFailed(f"The {noun} is {probe.width}×{probe.height}; the limit is {max_w}×{max_h}.")
+    max_d = float(settings.MONTAGE_MEDIA_MAX_DURATION_SECONDS)
+    if probe.duration_seconds and probe.duration_seconds > max_d:
+        raise IngestFailed(
+            f"The {noun} is {human_duration(probe.duration_seconds)} long; the limit is {human_duration(max_d)}."
+        )
+
+
+def _timeout_message(exc: ffmpeg.FFmpegTimeout) -> str:
+    return f"Processing this file took longer than {human_duration(exc.seconds)} and was stopped; try a shorter or smaller file."
+
+
+def _derive(media: MediaFile, src: str, probe: ProbeResult, workdir: str, beat: _Heartbeat) -> dict[str, Any]:
+    """Make thumbnail, filmstrip, proxy and waveform; store them; return the fields to save."""
+    fields: dict[str, Any] = {"thumbnail_key": "", "filmstrip_key": "", "proxy_key": "", "waveform": []}
+    extra: dict[str, Any] = {}
+    width, height = probe.display_width or probe.width or 0, probe.height or 0
+
+    if probe.kind in (MediaKind.VIDEO, MediaKind.IMAGE) and probe.video_stream is not None:
+        out = os.path.join(workdir, "thumbnail.jpg")
+        at = min(1.0, (probe.duration_seconds or 0) * 0.1) if probe.kind == MediaKind.VIDEO else None
+        try:
+            tw, th = ffmpeg.make_thumbnail(
+                src, out, video_stream=probe.video_stream, display_width=width, height=height, at_seconds=at, heartbeat=beat
+            )
+            fields["thumbnail_key"] = storage.store_path(storage.media_key(media.pk, "thumbnail.jpg"), out)
+            extra["thumbnail"] = {"width": tw, "height": th}
+        except ffmpeg.FFmpegTimeout:
+            raise
+        except ffmpeg.FFmpegError as exc:
+            if probe.kind == MediaKind.IMAGE:
+                raise IngestFailed("This image could not be decoded (it may be damaged).") from exc
+            logger.warning("media %s: no thumbnail: %s %s", media.pk, exc, exc.stderr)
+        beat()
+
+    if probe.kind == MediaKind.VIDEO and probe.video_stream is not None:
+        out = os.path.join(workdir, "filmstrip.jpg")
+        try:
+            strip = ffmpeg.make_filmstrip(
+                src, out, video_stream=probe.video_stream, display_width=width, height=height,
+                duration_seconds=probe.duration_seconds, frame_count=probe.frame_count, heartbeat=beat,
+            )  # fmt: skip
+            fields["filmstrip_key"] = storage.store_path(storage.media_key(media.pk, "filmstrip.jpg"), out)
+            extra["filmstrip"] = strip
+        except ffmpeg.FFmpegTimeout:
+            raise
+        except ffmpeg.FFmpegError as exc:
+            logger.warning("media %s: no filmstrip: %s %s", media.pk, exc, exc.stderr)
+        beat()
+
+        out = os.path.join(workdir, "proxy.mp4")
+        try:
+            pw, ph = ffmpeg.make_proxy(
+                src, out, video_stream=probe.video_stream, audio_stream=probe.audio_stream if probe.has_audio else None,
+                display_width=width, height=height, duration_seconds=probe.duration_seconds, heartbeat=beat,
+            )  # fmt: skip
+        except ffmpeg.FFmpegTimeout:
+            raise
+        except ffmpeg.FFmpegError as exc:
+            logger.info("media %s: proxy failed: %s %s", media.pk, exc, exc.stderr)
+            raise IngestFailed(
+                "This video could not be converted for playback (ffmpeg could not decode it; it may be damaged)."
+            ) from exc
+        fields["proxy_key"] = storage.store_path(storage.media_key(media.pk, "proxy.mp4"), out)
+        extra["proxy"] = {"width": pw, "height": ph, "video_codec": "h264", "audio_codec": "aac" if probe.has_audio else None}
+        beat()
+
+    if probe.kind == MediaKind.AUDIO and probe.audio_stream is not None:
+        out = os.path.join(workdir, "proxy.m4a")
+        try:
+            ffmpeg.make_audio_proxy(
+                src, out, audio_stream=probe.audio_stream, duration_seconds=probe.duration_seconds, heartbeat=beat
+            )
+        except ffmpeg.FFmpegTimeout:
+            raise
+        except ffmpeg.FFmpegError as exc:
+            raise IngestFailed("This audio could not be decoded (it may be damaged).") from exc
+        fields["proxy_key"] = storage.store_path(storage.media_key(media.pk, "proxy.m4a"), out)
+        extra["proxy"] = {"audio_codec": "aac"}
+        beat()
+
+    if probe.has_audio and probe.audio_stream is not None:
+        try:
+            fields["waveform"] = ffmpeg.waveform_peaks(
+                src, audio_stream=probe.audio_stream, duration_seconds=probe.duration_seconds, heartbeat=beat
+            )
+        except ffmpeg.FFmpegTimeout:
+            raise
+        except ffmpeg.FFmpegError as exc:
+            logger.warning("media %s: no waveform: %s %s", media.pk, exc, exc.stderr)
+    fields["_extra"] = extra
+    return fields
+
+
+def _is_missing(exc: BaseException) -> bool:
+    if isinstance(exc, FileNotFoundError):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status == 404 or code in ("404", "NoSuchKey", "NotFound")
+    return False
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Infrastructure trouble (storage or network down, disk full): leave the job for the
+    reaper to retry rather than failing the user's file."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover
+        BotoCoreError = ClientError = ()  # type: ignore[assignment]
+    if isinstance(exc, BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500 or status in (403, 429)
+    return isinstance(exc, OSError)
+
+
+def _finish(media: MediaFile, **fields: Any) -> MediaFile:
+    fields.setdefault("heartbeat_at", None)
+    fields["updated_at"] = timezone.now()
+    updated = MediaFile.objects.filter(pk=media.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(media, key, value)
+    if updated:
+        _notify_takes(media)
+    return media
+
+
+def media_ingest(*, media_id: Any) -> MediaFile | None:
+    """Ingest one media file: checksum, probe, limits, thumbnail, filmstrip, proxy, waveform.
+    Idempotent (returns None when the row is gone, finished, or being worked on). Bad media
+    ends ``failed`` with a readable ``error``; this never raises for bad media."""
+    media = _claim(media_id)
+    if media is None:
+        return None
+    beat = _Heartbeat(media)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix=f"ingest-{media.pk}-") as workdir,
+            storage.local_copy(media.storage_key, directory=workdir) as src,
+        ):
+                beat()
+                size = os.path.getsize(src)
+                if size == 0:
+                    raise IngestFailed("The file is empty.")
+                sha = _sha256(src, beat)
+                beat()
+                try:
+                    probe = probe_file(src)
+                except ProbeError as exc:
+                    raise IngestFailed(str(exc)) from exc
+                beat()
+                _check_limits(probe)
+                derived = _derive(media, src, probe, workdir, beat)
+    except IngestFailed as exc:
+        logger.info("media %s failed ingest: %s", media.pk, exc)
+        return _finish(media, status=MediaStatus.FAILED, error=str(exc))
+    except ffmpeg.FFmpegTimeout as exc:
+        logger.warning("media %s: ffmpeg timed out: %s", media.pk, exc.stderr)
+        return _finish(media, status=MediaStatus.FAILED, error=_timeout_message(exc))
+    except Exception as exc:  # the worker never dies on one file
+        if _is_missing(exc):
+            logger.warning("media %s: stored file %s is missing", media.pk, media.storage_key)
+            return _finish(media, status=MediaStatus.FAILED, error=MISSING_FILE)
+        if _is_transient(exc) and media.ingest_attempts < MAX_INGEST_ATTEMPTS:
+            # Leave it processing: the reaper re-queues it once the heartbeat is stale.
+            logger.warning("media %s: ingest interrupted (will be retried): %s", media.pk, exc, exc_info=True)
+            return media
+        logger.exception("media %s: ingest crashed", media.pk)
+        return _finish(media, status=MediaStatus.FAILED, error=SERVER_ERROR)
+
+    extra = derived.pop("_extra")
+    probe_data = probe.as_dict()
+    probe_data.update(extra)
+    return _finish(
+        media,
+        status=MediaStatus.READY,
+        error="",
+        kind=probe.kind,
+        sha256=sha,
+        size=size,
+        probe=probe_data,
+        duration_seconds=probe.duration_seconds,
+        width=probe.width,
+        height=probe.height,
+        fps=probe.fps,
+        has_audio=probe.has_audio,
+        **derived,
+    )
+
+
+# ============================================================================================
+# Reaper
+# ============================================================================================
+
+
 def media_reap_stale() -> int:
-    return 0
+    """Re-queue or fail ingest jobs whose worker died: media ``processing`` with a heartbeat
+    older than MONTAGE_JOB_STALE_SECONDS is re-queued (or failed after three attempts);
+    ``pending`` media that should be ingesting but has sat that long is re-queued. Expired
+    uploads are abandoned on the way. Returns how many media files were re-queued or failed."""
+    cutoff = timezone.now() - timedelta(seconds=_stale_seconds())
+    count = 0
+    stale = MediaFile.objects.filter(status=MediaStatus.PROCESSING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)
+    )
+    for media_id in list(stale.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            media = MediaFile.objects.select_for_update().filter(pk=media_id, status=MediaStatus.PROCESSING).first()
+            if media is None or (media.heartbeat_at and media.heartbeat_at >= cutoff):
+                continue
+            if media.ingest_attempts >= MAX_INGEST_ATTEMPTS:
+                media.status, media.error, media.heartbeat_at = MediaStatus.FAILED, INTERRUPTED_THREE_TIMES, None
+                media.save(update_fields=["status", "error", "heartbeat_at", "updated_at"])
+                transaction.on_commit(lambda m=media: _notify_takes(m))
+            else:
+                media.status, media.heartbeat_at = MediaStatus.PENDING, None
+                media.save(update_fields=["status", "heartbeat_at", "updated_at"])
+                media_enqueue_ingest(media=media)
+            count += 1
+
+    # Pending media that is meant to be ingested (not an upload nobody has used yet) and has
+    # waited a whole stale period: its task was lost. Touch updated_at so it waits again.
+    lost = MediaFile.objects.filter(status=MediaStatus.PENDING, updated_at__lt=cutoff).filter(
+        Q(upload__isnull=True) | Q(upload__consumed_at__isnull=False)
+    )
+    for media_id in list(lost.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            touched = MediaFile.objects.filter(pk=media_id, status=MediaStatus.PENDING, updated_at__lt=cutoff).update(
+                updated_at=timezone.now()
+            )
+            if touched:
+                media_enqueue_ingest(media=MediaFile(pk=media_id))
+                count += 1
+
+    try:
+        upload_reap_expired()
+    except Exception:
+        logger.warning("could not reap expired uploads", exc_info=True)
+    return count
