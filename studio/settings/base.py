@@ -118,6 +118,9 @@ AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 USE_S3 = bool(AWS_STORAGE_BUCKET_NAME)
 if USE_S3:
     AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
+    # Address browsers use for presigned links when it differs from the one workers use
+    # (docker compose: workers reach http://minio:9000, browsers http://localhost:9000).
+    AWS_S3_PUBLIC_ENDPOINT_URL = env("AWS_S3_PUBLIC_ENDPOINT_URL", default=None)
     AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default="us-east-1")
     AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
     AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
@@ -147,6 +150,7 @@ MONTAGE_UPLOAD_CONTENT_TYPES = env.list(
 MONTAGE_MEDIA_MAX_WIDTH = env.int("MONTAGE_MEDIA_MAX_WIDTH", default=8192)
 MONTAGE_MEDIA_MAX_HEIGHT = env.int("MONTAGE_MEDIA_MAX_HEIGHT", default=8192)
 MONTAGE_MEDIA_MAX_DURATION_SECONDS = env.int("MONTAGE_MEDIA_MAX_DURATION_SECONDS", default=4 * 3600)
+MONTAGE_FFMPEG_TIMEOUT_SECONDS = env.int("MONTAGE_FFMPEG_TIMEOUT_SECONDS", default=300)
 MONTAGE_UPLOAD_EXPIRES_SECONDS = env.int("MONTAGE_UPLOAD_EXPIRES_SECONDS", default=6 * 3600)
 
 MONTAGE_OPEN_SIGNUP = env.bool("MONTAGE_OPEN_SIGNUP", default=True)

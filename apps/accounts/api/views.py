@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate, login, logout
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.utils.decorators import method_decorator
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -31,6 +32,18 @@ def me_data(user) -> dict:
     return {"id": user.pk, "username": user.username, "display_name": display_name(user), "email": user.email}
 
 
+def _enforce_csrf(request) -> None:
+    from rest_framework.authentication import CSRFCheck
+
+    from apps.core.errors import PermissionDenied
+
+    check = CSRFCheck(lambda req: None)
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})
+    if reason:
+        raise PermissionDenied(f"Security check failed ({reason}); reload the page and sign in again.", code="csrf_failed")
+
+
 class InvalidCredentials(DomainError):
     status_code = 400
     code = "invalid_credentials"
@@ -41,7 +54,7 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=CredentialsIn, responses={200: dict})
+    @extend_schema(request=CredentialsIn, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         data = CredentialsIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -74,8 +87,10 @@ class SessionView(APIView):
             return Response({"code": "not_authenticated", "detail": "Not signed in."}, status=status.HTTP_401_UNAUTHORIZED)
         return Response(me_data(request.user))
 
+    # DRF exempts anonymous requests from CSRF; a browser sign-in must not be (login CSRF).
     @extend_schema(request=CredentialsIn, responses={200: MeOut})
     def post(self, request):
+        _enforce_csrf(request)
         data = CredentialsIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
@@ -84,6 +99,7 @@ class SessionView(APIView):
         login(request, user)
         return Response(me_data(user))
 
+    @extend_schema(responses={204: None})
     def delete(self, request):
         logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -10,12 +11,12 @@ from . import serializers as s
 
 
 class SegmentListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         return Response([s.segment_out(seg) for seg in selectors.segment_list(access=access)])
 
-    @extend_schema(request=s.SegmentIn, responses={201: dict})
+    @extend_schema(request=s.SegmentIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         data = s.SegmentIn(data=request.data)
@@ -25,13 +26,13 @@ class SegmentListView(APIView):
 
 
 class SegmentDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         seg = selectors.segment_list(access=access).get(pk=segment.pk)
         return Response(s.segment_out(seg))
 
-    @extend_schema(request=s.SegmentUpdateIn, responses={200: dict})
+    @extend_schema(request=s.SegmentUpdateIn, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         data = s.SegmentUpdateIn(data=request.data, partial=True)
@@ -39,6 +40,7 @@ class SegmentDetailView(APIView):
         segment = services.segment_update(access=access, segment=segment, **data.validated_data)
         return Response(s.segment_out(selectors.segment_list(access=access).get(pk=segment.pk)))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         services.segment_delete(access=access, segment=segment)
@@ -46,7 +48,7 @@ class SegmentDetailView(APIView):
 
 
 class SegmentClaimView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         segment = services.segment_claim(access=access, segment=segment)
@@ -54,7 +56,7 @@ class SegmentClaimView(APIView):
 
 
 class SegmentReleaseView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         segment = services.segment_release(access=access, segment=segment)
@@ -62,7 +64,7 @@ class SegmentReleaseView(APIView):
 
 
 class SegmentAssignView(APIView):
-    @extend_schema(request=s.AssignIn, responses={200: dict})
+    @extend_schema(request=s.AssignIn, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         data = s.AssignIn(data=request.data)
@@ -72,12 +74,12 @@ class SegmentAssignView(APIView):
 
 
 class ShotListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, segment_id):
         _, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         return Response([s.shot_out(shot) for shot in selectors.shot_list(segment=segment)])
 
-    @extend_schema(request=s.ShotIn, responses={201: dict})
+    @extend_schema(request=s.ShotIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, segment_id):
         access, segment = selectors.segment_get(user=request.user, segment_id=segment_id)
         data = s.ShotIn(data=request.data)
@@ -87,12 +89,12 @@ class ShotListView(APIView):
 
 
 class ShotDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, shot_id):
         _, shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         return Response(s.shot_out(selectors.shot_list(segment=shot.segment).get(pk=shot.pk)))
 
-    @extend_schema(request=s.ShotUpdateIn, responses={200: dict})
+    @extend_schema(request=s.ShotUpdateIn, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request, shot_id):
         access, shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         data = s.ShotUpdateIn(data=request.data, partial=True)
@@ -102,6 +104,7 @@ class ShotDetailView(APIView):
         services.shot_update(access=access, shot=shot, revision=revision, **fields)
         return Response(s.shot_out(selectors.shot_list(segment=shot.segment).get(pk=shot.pk)))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, shot_id):
         access, shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         services.shot_delete(access=access, shot=shot)
@@ -109,12 +112,12 @@ class ShotDetailView(APIView):
 
 
 class TakeListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, shot_id):
         _, shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         return Response([s.take_out(t, request) for t in selectors.take_list(shot=shot)])
 
-    @extend_schema(request=s.TakeFromUploadIn, responses={201: dict})
+    @extend_schema(request=s.TakeFromUploadIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, shot_id):
         access, shot = selectors.shot_get(user=request.user, shot_id=shot_id)
         data = s.TakeFromUploadIn(data=request.data)
@@ -125,7 +128,7 @@ class TakeListView(APIView):
 
 
 class TakeDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, take_id):
         _, take = selectors.take_get(user=request.user, take_id=take_id)
         return Response(s.take_out(take, request))
@@ -138,21 +141,21 @@ class _TakeAction(APIView):
 
 
 class TakeSubmitView(_TakeAction):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, take_id):
         access, take = selectors.take_get(user=request.user, take_id=take_id)
         return self._respond(request, services.take_submit(access=access, take=take))
 
 
 class TakeApproveView(_TakeAction):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, take_id):
         access, take = selectors.take_get(user=request.user, take_id=take_id)
         return self._respond(request, services.take_approve(access=access, take=take))
 
 
 class TakeRequestChangesView(_TakeAction):
-    @extend_schema(request=s.RequestChangesIn, responses={200: dict})
+    @extend_schema(request=s.RequestChangesIn, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, take_id):
         access, take = selectors.take_get(user=request.user, take_id=take_id)
         data = s.RequestChangesIn(data=request.data)
@@ -161,12 +164,12 @@ class TakeRequestChangesView(_TakeAction):
 
 
 class CommentListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, take_id):
         _, take = selectors.take_get(user=request.user, take_id=take_id)
         return Response([s.comment_out(c) for c in selectors.comment_list(take=take)])
 
-    @extend_schema(request=s.CommentIn, responses={201: dict})
+    @extend_schema(request=s.CommentIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, take_id):
         access, take = selectors.take_get(user=request.user, take_id=take_id)
         data = s.CommentIn(data=request.data)
@@ -179,7 +182,7 @@ class CommentListView(APIView):
 
 
 class ReviewQueueView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         out = []

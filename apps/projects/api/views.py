@@ -1,4 +1,5 @@
 from django.db.models import Count
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -22,12 +23,12 @@ def _uuid_or_404(value, what: str):
 
 
 class ProjectListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="projects_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         roles = dict(Membership.objects.filter(user=request.user).values_list("project_id", "role"))
         return Response([s.project_out(p, role=roles.get(p.pk)) for p in selectors.project_list(user=request.user)])
 
-    @extend_schema(request=s.ProjectCreateIn, responses={201: dict})
+    @extend_schema(request=s.ProjectCreateIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = s.ProjectCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -43,12 +44,12 @@ class ProjectDetailView(APIView):
         ).get(pk=access.project.pk)
         return access, project
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access, project = self._get(request, project_id)
         return Response(s.project_out(project, role=access.role))
 
-    @extend_schema(request=s.ProjectUpdateIn, responses={200: dict})
+    @extend_schema(request=s.ProjectUpdateIn, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         data = s.ProjectUpdateIn(data=request.data, partial=True)
@@ -59,12 +60,12 @@ class ProjectDetailView(APIView):
 
 
 class MemberListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         return Response([s.member_out(m) for m in selectors.membership_list(access=access)])
 
-    @extend_schema(request=s.MemberIn, responses={201: dict})
+    @extend_schema(request=s.MemberIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         data = s.MemberIn(data=request.data)
@@ -83,7 +84,7 @@ class MemberDetailView(APIView):
             raise NotFound("No such member in this project.")
         return access, membership
 
-    @extend_schema(request=s.MemberUpdateIn, responses={200: dict})
+    @extend_schema(request=s.MemberUpdateIn, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request, project_id, member_id):
         access, membership = self._get(request, project_id, member_id)
         data = s.MemberUpdateIn(data=request.data)
@@ -91,6 +92,7 @@ class MemberDetailView(APIView):
         membership = services.membership_update(access=access, membership=membership, **data.validated_data)
         return Response(s.member_out(membership))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, project_id, member_id):
         access, membership = self._get(request, project_id, member_id)
         services.membership_remove(access=access, membership=membership)
@@ -98,13 +100,13 @@ class MemberDetailView(APIView):
 
 
 class InviteListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         access.require("director", "producer", action="see invite links")
         return Response([s.invite_out(i, request) for i in selectors.invite_list(access=access)])
 
-    @extend_schema(request=s.InviteIn, responses={201: dict})
+    @extend_schema(request=s.InviteIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         data = s.InviteIn(data=request.data)
@@ -114,6 +116,7 @@ class InviteListView(APIView):
 
 
 class InviteRevokeView(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request, project_id, invite_id):
         from apps.projects.models import Invite
 
@@ -130,6 +133,7 @@ class InvitePeekView(APIView):
 
     permission_classes = []
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, token):
         from apps.projects.models import Invite
 
@@ -141,19 +145,19 @@ class InvitePeekView(APIView):
 
 
 class InviteAcceptView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, token):
         membership = services.invite_accept(user=request.user, token=token)
         return Response({**s.member_out(membership), "project": s.project_out(membership.project, role=membership.role)})
 
 
 class ReferenceListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="projects_references_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         return Response([s.reference_out(r, request) for r in selectors.reference_list(access=access)])
 
-    @extend_schema(request=s.ReferenceIn, responses={201: dict})
+    @extend_schema(request=s.ReferenceIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         data = s.ReferenceIn(data=request.data)
@@ -170,11 +174,12 @@ class ReferenceDetailView(APIView):
             raise NotFound("No such reference in this project.")
         return access, ref
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id, reference_id):
         _, ref = self._get(request, project_id, reference_id)
         return Response(s.reference_out(ref, request))
 
-    @extend_schema(request=s.ReferenceUpdateIn, responses={200: dict})
+    @extend_schema(request=s.ReferenceUpdateIn, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request, project_id, reference_id):
         access, ref = self._get(request, project_id, reference_id)
         data = s.ReferenceUpdateIn(data=request.data, partial=True)
@@ -182,6 +187,7 @@ class ReferenceDetailView(APIView):
         ref = services.reference_update(access=access, reference=ref, **data.validated_data)
         return Response(s.reference_out(ref, request))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, project_id, reference_id):
         access, ref = self._get(request, project_id, reference_id)
         services.reference_delete(access=access, reference=ref)
@@ -189,6 +195,7 @@ class ReferenceDetailView(APIView):
 
 
 class BudgetView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         budget = selectors.budget_get(access=access)
@@ -196,6 +203,7 @@ class BudgetView(APIView):
 
 
 class ActivityView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         try:

@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -14,12 +15,12 @@ class TimelinePatchIn(serializers.Serializer):
 
 
 class TimelineView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         return Response(timeline_get(project=access.project, request=request))
 
-    @extend_schema(request=TimelinePatchIn, responses={200: dict})
+    @extend_schema(request=TimelinePatchIn, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         data = TimelinePatchIn(data=request.data)
