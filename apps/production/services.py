@@ -67,6 +67,8 @@ def _renumber(model, items: list) -> None:
 
 
 def _lock_project(project) -> None:
+    """Writes that change positions or the edit take this lock first, then the timeline,
+    segment and shot rows: one order everywhere, so they queue instead of deadlocking."""
     from apps.projects.models import Project
 
     Project.objects.select_for_update().filter(pk=project.pk).first()
@@ -114,6 +116,7 @@ def segment_update(*, access: Access, segment: Segment, revision: int | None = N
     else:
         raise PermissionDenied("Only the director (or the segment's artist, for its title and synopsis) can change a segment.")
     with transaction.atomic():
+        _lock_project(access.project)
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         _check_revision(segment.revision, revision, what="segment", state=segment_data(segment))
         if "title" in fields and not (fields["title"] or "").strip():
@@ -307,6 +310,7 @@ def shot_create(
     frames = _check_duration(duration_frames)
     refs = _resolve_references(access, references)
     with transaction.atomic():
+        _lock_project(access.project)
         Segment.objects.select_for_update().filter(pk=segment.pk).first()
         shots = list(Shot.objects.filter(segment=segment).order_by("position"))
         shot = Shot.objects.create(
@@ -338,6 +342,8 @@ def shot_update(*, access: Access, shot: Shot, revision: int | None, references:
         fields["duration_frames"] = _check_duration(fields["duration_frames"])
     refs = _resolve_references(access, references) if references is not None else None
     with transaction.atomic():
+        if "duration_frames" in fields:
+            _lock_project(access.project)  # it changes the timeline: same lock order as every edit
         current = Shot.objects.select_for_update().get(pk=shot.pk)
         _check_revision(current.revision, revision, what="shot", state=shot_data(current))
         for key, value in fields.items():
@@ -356,6 +362,7 @@ def shot_delete(*, access: Access, shot: Shot) -> None:
     access.require_segment_editor(shot.segment, action="delete this shot")
     _require_unlocked(shot.segment)
     with transaction.atomic():
+        _lock_project(access.project)
         segment = Segment.objects.select_for_update().get(pk=shot.segment_id)
         data = {"id": str(shot.pk), "segment": str(segment.pk)}
         shot.delete()
@@ -457,8 +464,10 @@ def take_approve(*, access: Access, take: Take) -> Take:
     access.require(Role.DIRECTOR, action="approve takes")
     try:
         with transaction.atomic():
-            # Lock the shot: approvals of one shot queue here. The partial unique index
+            # Lock order for every write that changes the edit: project, timeline, segment,
+            # shot. Approvals of one shot queue on the shot row; the partial unique index
             # take_one_pick_per_shot is the last line if anything slips past.
+            _lock_project(access.project)
             shot = Shot.objects.select_for_update().select_related("segment").get(pk=take.shot_id)
             take = Take.objects.select_for_update().get(pk=take.pk)
             if take.status != TakeStatus.READY:
@@ -487,6 +496,7 @@ def take_request_changes(*, access: Access, take: Take, comment: str, frame: int
     if not (comment or "").strip():
         raise ValidationError("Say what should change.", fields={"comment": ["This field is required."]})
     with transaction.atomic():
+        _lock_project(access.project)
         take = Take.objects.select_for_update().select_related("shot__segment").get(pk=take.pk)
         was_pick = take.review_state == ReviewState.APPROVED
         take.review_state = ReviewState.CHANGES_REQUESTED

@@ -252,7 +252,10 @@ def timeline_apply(*, access: Access, revision: Any, ops: list[dict]) -> int:
             raise ValidationError(f"Unknown op; use one of {', '.join(OPS)}.", fields={"ops": ["Unknown op."]})
     from apps.timeline.selectors import timeline_get
 
+    from apps.production.services import _lock_project
+
     with transaction.atomic():
+        _lock_project(access.project)  # same lock order as segment/shot writes
         timeline, _ = Timeline.objects.get_or_create(project=access.project)
         timeline = Timeline.objects.select_for_update().get(pk=timeline.pk)
         if timeline.revision != revision:
