@@ -92,6 +92,9 @@ def main() -> None:
         project, director, shots = seed()
         print(f"database: {connection.vendor}; seeded {SEGMENTS} segments, {len(shots)} shots, "
               f"{len(shots) * TAKES_PER_SHOT} takes in {time.perf_counter() - t0:.1f} s")
+        from studio.runtime import tune_gc
+
+        tune_gc()  # as studio/asgi.py does at server start
         client = APIClient()
         client.force_authenticate(director)
         timed(client, f"/api/v1/projects/{project.pk}/timeline/", 2)  # warm up

@@ -32,6 +32,8 @@ def _origin_validator(app):
     return BrowserOriginValidator(app, hosts)
 
 
+from studio.runtime import tune_gc  # noqa: E402
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
@@ -40,3 +42,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+tune_gc()

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.utils.encoding import filepath_to_uri
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
@@ -133,9 +134,13 @@ def media_url(key: str, *, request=None) -> str | None:
     content. (``request`` is accepted so callers need not change if that ever changes.)"""
     if not key:
         return None
-    if storage.use_s3() and getattr(settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None):
-        return storage.s3_presign_get(key)
-    return default_storage.url(key)
+    if storage.use_s3():
+        if getattr(settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None):
+            return storage.s3_presign_get(key)
+        return default_storage.url(key)
+    # Local files: what FileSystemStorage.url gives, without its per-call urljoin (this runs
+    # thousands of times for a long film's timeline).
+    return settings.MEDIA_URL + filepath_to_uri(key).lstrip("/")
 
 
 def media_payload(media: MediaFile | None, *, request=None, detail: bool = False) -> dict[str, Any] | None:

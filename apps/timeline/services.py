@@ -230,12 +230,10 @@ def _is_uuid(value) -> bool:
 
 def pick_length_frames(take, project) -> int | None:
     """Length of a take in project frames (None while unknown)."""
-    media = take.media if take else None
-    if media is None or not media.duration_seconds:
-        return None
-    from fractions import Fraction
+    from apps.timeline.selectors import length_in_frames
 
-    return max(1, round(Fraction(media.duration_seconds).limit_denominator(1_000_000) * project.fps))
+    media = take.media if take else None
+    return length_in_frames(media.duration_seconds if media else None, project.fps)
 
 
 def timeline_apply(*, access: Access, revision: Any, ops: list[dict]) -> int:
