@@ -1,0 +1,83 @@
+# Montage developer commands. `make run` starts the studio; `make test` runs every test.
+# Installs are incremental: pip runs when requirements.txt changes, npm ci when the lockfile does.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+NPM ?= npm
+VENV := .venv
+VPY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.requirements.stamp
+NODE_STAMP := frontend/node_modules/.package-lock.stamp
+FRONTEND_INDEX := frontend/dist/index.html
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+
+# Extra arguments: `make test ARGS="-k timeline -x"`, `make run PORT=8001`.
+ARGS ?=
+
+.PHONY: help run test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
+
+help:
+	@echo "make run     start Montage at http://127.0.0.1:$${PORT:-8000}/ (SQLite, private Redis, worker, beat)"
+	@echo "make test    frontend tests + the pytest suite (REDIS_URL/DATABASE_URL used when set)"
+	@echo "make lint    ruff check + TypeScript typecheck"
+	@echo "make bench   run the benchmarks in bench/ (they print figures)"
+	@echo "make clean   remove build outputs and install stamps (keeps .venv, var/db.sqlite3, var/media)"
+
+# --- installs ---------------------------------------------------------------------------------
+
+$(VPY):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): requirements.txt | $(VPY)
+	$(VPY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+$(NODE_STAMP): frontend/package-lock.json frontend/package.json
+	@command -v $(NPM) >/dev/null || { echo "Node.js 20.19+ with npm is required to build the browser app." >&2; exit 1; }
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(FRONTEND_INDEX): $(NODE_STAMP) $(FRONTEND_SOURCES)
+	cd frontend && $(NPM) run build
+	@touch $@
+
+python-deps: $(PY_STAMP)
+frontend-deps: $(NODE_STAMP)
+frontend-build: $(FRONTEND_INDEX)
+install: python-deps frontend-build
+
+# --- commands ---------------------------------------------------------------------------------
+
+run: install
+	$(VPY) manage.py montage_run $(ARGS)
+
+frontend-test: $(NODE_STAMP)
+	cd frontend && $(NPM) test
+
+test: install frontend-test
+	$(VPY) -m studio.testrun $(ARGS)
+
+lint: python-deps frontend-deps
+	$(VPY) -m ruff check .
+	cd frontend && $(NPM) run typecheck
+
+bench: python-deps
+	@shopt -s nullglob; files=(bench/*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "No benchmarks yet (bench/*.py)."; exit 0; fi; \
+	for f in "$${files[@]}"; do \
+		case "$$(basename $$f)" in __init__.py|_*) continue;; esac; \
+		echo "== $$f"; PYTHONPATH=. $(VPY) "$$f" || exit $$?; \
+	done
+
+clean:
+	rm -rf frontend/dist $(NODE_STAMP) $(PY_STAMP) var/static var/redis var/redis-test var/celerybeat-schedule* \
+		.pytest_cache .ruff_cache test-artifacts
+	find . -path ./$(VENV) -prune -o -path ./frontend/node_modules -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+# Also removes the virtualenv and node_modules (the database and media in var/ stay).
+distclean: clean
+	rm -rf $(VENV) frontend/node_modules
