@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "apps.production",
     "apps.media",
     "apps.timeline",
+    "apps.generation",
     "apps.realtime",
 ]
 
@@ -188,3 +189,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Generation ----------------------------------------------------------------------------
+# Key for encrypting provider credentials at rest (Fernet, 32 url-safe base64 bytes). When
+# unset, one is derived from SECRET_KEY (set MONTAGE_CREDENTIALS_KEY in production).
+MONTAGE_CREDENTIALS_KEY = env("MONTAGE_CREDENTIALS_KEY", default="")
+# Override a provider's base URL (tests point these at local fake servers):
+# MONTAGE_BACKEND_URLS='{"runway": "http://127.0.0.1:9001"}'
+MONTAGE_BACKEND_URLS = env.json("MONTAGE_BACKEND_URLS", default={})
+# Concurrency per backend and credential, shared by all workers (Redis); overrides defaults.
+MONTAGE_BACKEND_CONCURRENCY = env.json("MONTAGE_BACKEND_CONCURRENCY", default={})
+MONTAGE_GENERATION_STUCK_SECONDS = env.int("MONTAGE_GENERATION_STUCK_SECONDS", default=2 * 3600)
+MONTAGE_WEBHOOK_SECRET = env("MONTAGE_WEBHOOK_SECRET", default="")
