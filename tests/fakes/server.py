@@ -43,6 +43,14 @@ class Reply:
     content_type: str = "application/json"
 
 
+def vars_of_class(cls: type) -> dict[str, Any]:
+    """Class attributes including inherited ones (subclass wins)."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        out.update(vars(klass))
+    return out
+
+
 def route(method: str, pattern: str) -> Callable:
     """Mark a handler: ``pattern`` is a regex on the path; named groups become kwargs."""
 
@@ -60,10 +68,11 @@ class FakeProvider:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self._routes = []
-        for name in dir(self):
-            fn = getattr(self, name)
-            if callable(fn) and hasattr(fn, "_route"):
-                self._routes.append((*fn._route, fn))
+        # Look handlers up on the class: reading instance attributes here would evaluate
+        # properties such as ``url`` before the server exists.
+        for name, attr in vars_of_class(type(self)).items():
+            if callable(attr) and hasattr(attr, "_route"):
+                self._routes.append((*attr._route, getattr(self, name)))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -111,7 +120,7 @@ class FakeProvider:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
