@@ -22,6 +22,10 @@ from studio.env import BASE_DIR, VAR_DIR
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env = os.environ.copy()
+    # Importing ``studio`` (for the Celery app) sets DJANGO_SETTINGS_MODULE to the local
+    # settings in this process; an inherited value would beat pytest.ini. Tests always run
+    # on the test settings.
+    env["DJANGO_SETTINGS_MODULE"] = "studio.settings.test"
     env.setdefault("CHANNELS_PREFIX", f"montage-test-{uuid.uuid4().hex[:12]}")
     stop_redis = None
     if not os.environ.get("REDIS_URL"):
