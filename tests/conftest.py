@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.test import APIClient
 
-from apps.projects.models import Membership, Project, Role
 from apps.production.models import Segment, SegmentStatus, Shot
+from apps.projects.models import Membership, Project, Role
 
 _seq = itertools.count(1)
 

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.utils.encoding import filepath_to_uri
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils.encoding import filepath_to_uri
 
 from apps.core.errors import NotFound
 

@@ -248,9 +248,8 @@ def timeline_apply(*, access: Access, revision: Any, ops: list[dict]) -> int:
     for op in ops:
         if not isinstance(op, dict) or op.get("op") not in OPS:
             raise ValidationError(f"Unknown op; use one of {', '.join(OPS)}.", fields={"ops": ["Unknown op."]})
-    from apps.timeline.selectors import timeline_get
-
     from apps.production.services import _lock_project
+    from apps.timeline.selectors import timeline_get
 
     with transaction.atomic():
         _lock_project(access.project)  # same lock order as segment/shot writes

@@ -1,8 +1,8 @@
 """Settings for pytest. DATABASE_URL / REDIS_URL come from the environment when set."""
 
-from .base import *  # noqa: F401,F403
 import os
 
+from .base import *  # noqa: F401,F403
 from .base import BASE_DIR, DATABASES, env
 
 DEBUG = False

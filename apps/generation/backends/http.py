@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,9 @@ def retry_after_seconds(headers) -> float | None:
         return float(value)
     except ValueError:
         try:
-            from datetime import datetime, timezone
+            from datetime import datetime
 
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
         except (TypeError, ValueError):
             return None
 

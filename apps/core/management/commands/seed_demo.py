@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.production import services as production
 from apps.projects import services as project_services
 from apps.projects.access import access_for
 from apps.projects.models import Membership, Project
-from apps.production import services as production
 
 User = get_user_model()
 
