@@ -18,6 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=studio.settings.production
 
 WORKDIR /app
+# espeak-ng powers the built-in narration backend (local-speech).
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /home/montage --uid 10001 montage
 
 COPY requirements.txt ./

@@ -17,7 +17,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 # Extra arguments: `make test ARGS="-k timeline -x"`, `make run PORT=8001`.
 ARGS ?=
 
-.PHONY: help run test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
+.PHONY: espeak help run test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
 
 help:
 	@echo "make run     start Montage at http://127.0.0.1:$${PORT:-8000}/ (SQLite, private Redis, worker, beat)"
@@ -52,13 +52,23 @@ install: python-deps frontend-build
 
 # --- commands ---------------------------------------------------------------------------------
 
-run: install
+# espeak-ng gives the built-in narration backend a voice. Installed only when we can
+# (root with apt-get); without it that one backend reports itself as not available.
+espeak:
+	@command -v espeak-ng >/dev/null 2>&1 || command -v espeak >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing espeak-ng (narration)…"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng) >/dev/null 2>&1 \
+				|| echo "Could not install espeak-ng; the local-speech backend will be unavailable."; \
+		else echo "espeak-ng not installed (needs root with apt); the local-speech backend will be unavailable."; fi; }
+
+run: install espeak
 	$(VPY) manage.py montage_run $(ARGS)
 
 frontend-test: $(NODE_STAMP)
 	cd frontend && $(NPM) test
 
-test: install frontend-test
+test: install espeak frontend-test
 	$(VPY) -m studio.testrun $(ARGS)
 
 lint: python-deps frontend-deps
