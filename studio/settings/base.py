@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "apps.media",
     "apps.timeline",
     "apps.generation",
+    "apps.rendering",
     "apps.realtime",
 ]
 
@@ -82,6 +83,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request when it is missing
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 
@@ -201,3 +203,13 @@ MONTAGE_BACKEND_URLS = env.json("MONTAGE_BACKEND_URLS", default={})
 MONTAGE_BACKEND_CONCURRENCY = env.json("MONTAGE_BACKEND_CONCURRENCY", default={})
 MONTAGE_GENERATION_STUCK_SECONDS = env.int("MONTAGE_GENERATION_STUCK_SECONDS", default=2 * 3600)
 MONTAGE_WEBHOOK_SECRET = env("MONTAGE_WEBHOOK_SECRET", default="")
+
+# --- Rendering (exports) -------------------------------------------------------------------
+# Conformed shots and segment masters, cached by content hash so unchanged shots are never
+# encoded twice. Every render worker must see the same folder: on one machine a local
+# directory; with render workers on several hosts, a shared volume (NFS, EFS, ...) mounted
+# at the same path on each.
+MONTAGE_RENDER_CACHE_DIR = env.path("MONTAGE_RENDER_CACHE_DIR", default=str(VAR_DIR / "render-cache"))
+# A running export whose heartbeat is older than this is taken for dead by the reaper
+# (re-queued once, then failed).
+MONTAGE_RENDER_STALE_SECONDS = env.int("MONTAGE_RENDER_STALE_SECONDS", default=MONTAGE_JOB_STALE_SECONDS)
