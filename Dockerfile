@@ -33,7 +33,7 @@ COPY --from=frontend /app/frontend/dist ./frontend/dist
 RUN SECRET_KEY="collectstatic-build-step-only-0123456789abcdefghijklmnopqrstuvwxyz" \
     ALLOWED_HOSTS=localhost AWS_STORAGE_BUCKET_NAME="" \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p var/media \
+    && mkdir -p var/media var/render-cache \
     && chown -R montage:montage var
 
 USER montage
