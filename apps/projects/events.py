@@ -16,7 +16,8 @@ def record_event(
     *, project: Project, actor, type: str, data: dict[str, Any], revision: int | None = None
 ) -> None:
     if type not in _NOT_IN_FEED:
-        summary = {k: v for k, v in data.items() if v is None or isinstance(v, (str, int, float, bool))}
+        # The feed keeps the event's data (who, what, which segment), not bulky lists.
+        summary = {k: v for k, v in data.items() if not isinstance(v, list) or len(v) <= 20}
         ActivityEvent.objects.create(
             project=project,
             actor=actor if getattr(actor, "is_authenticated", False) else None,

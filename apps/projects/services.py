@@ -268,14 +268,24 @@ def _clean_tag(tag: str) -> str:
 
 
 def _reference_images(access: Access, image_ids: list[str] | None):
+    """Images for a reference: media files of this project, or the caller's own completed
+    uploads (which then become media of this project)."""
     from apps.media.models import MediaFile
 
     if not image_ids:
         return []
-    images = list(MediaFile.objects.filter(pk__in=image_ids, project=access.project))
-    if len(images) != len(set(map(str, image_ids))):
-        raise ValidationError("Some images are not media files of this project.", fields={"images": ["Unknown media."]})
-    return images
+    ids = list(dict.fromkeys(str(i) for i in image_ids))
+    found = {str(m.pk): m for m in MediaFile.objects.filter(pk__in=ids, project=access.project)}
+    for media in MediaFile.objects.filter(upload__pk__in=[i for i in ids if i not in found], upload__owner=access.user):
+        if media.project_id not in (None, access.project.pk):
+            continue
+        if media.project_id is None:
+            MediaFile.objects.filter(pk=media.pk).update(project=access.project)
+        found[str(media.upload.pk)] = media
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationError("Some images are not uploads or media files of this project.", fields={"images": ["Unknown media."]})
+    return [found[i] for i in ids]
 
 
 def reference_create(*, access: Access, tag: str, kind: str = "character", name: str = "", text: str = "", images: list[str] | None = None) -> Reference:

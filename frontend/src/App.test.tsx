@@ -1,70 +1,69 @@
-import { act } from 'react';
-import { createRoot } from 'react-dom/client';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import App from './App';
-import { fetchSession } from './api';
+import { AppRoutes } from './App';
+import { byTestId, jsonResponse, render, typeInto, click, waitFor, type Rendered } from './test/utils';
 
-// Tell React this environment runs updates inside act().
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+let view: Rendered | null = null;
+let signInBody: unknown = null;
 
-function jsonResponse(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-describe('fetchSession', () => {
-  it('reads the username of the signed-in user', async () => {
-    const fetcher = vi.fn(async () => jsonResponse(200, { id: 'u1', username: 'ada' }));
-    await expect(fetchSession(fetcher as unknown as typeof fetch)).resolves.toEqual({
-      kind: 'signed-in',
-      me: { username: 'ada' },
-    });
-    expect(fetcher).toHaveBeenCalledWith('/api/v1/me/', expect.objectContaining({ credentials: 'same-origin' }));
-  });
-
-  it('treats 401 and 403 as signed out', async () => {
-    for (const status of [401, 403]) {
-      const fetcher = async () => jsonResponse(status, { code: 'not_authenticated' });
-      await expect(fetchSession(fetcher as unknown as typeof fetch)).resolves.toEqual({ kind: 'signed-out' });
-    }
-  });
+beforeEach(() => {
+  document.cookie = 'csrftoken=tok';
+  signInBody = null;
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string, init: RequestInit = {}) => {
+      if (url.endsWith('/auth/session/') && init.method === 'POST') {
+        signInBody = JSON.parse(String(init.body));
+        return jsonResponse(400, { code: 'invalid_credentials', detail: 'Wrong username or password.' });
+      }
+      if (url.endsWith('/invites/tok123/')) return jsonResponse(200, { project: { id: 'p9', title: 'Night Ferry' }, role: 'artist', expires_at: null });
+      if (url.endsWith('/projects/')) return jsonResponse(200, []);
+      return jsonResponse(404, { code: 'not_found', detail: 'Not found.' });
+    }),
+  );
 });
 
-describe('App', () => {
-  let container: HTMLDivElement | null = null;
+afterEach(async () => {
+  await view?.unmount();
+  view = null;
+  vi.unstubAllGlobals();
+});
 
-  afterEach(() => {
-    container?.remove();
-    container = null;
+describe('routes', () => {
+  it('sends a signed-out visitor to /login and shows a refused sign-in as its sentence', async () => {
+    view = await render(<AppRoutes />, { me: null, route: '/projects' });
+    const username = byTestId(view.container, 'login-username')[0] as HTMLInputElement;
+    expect(username).toBeTruthy();
+    await typeInto(username, 'ana');
+    await typeInto(byTestId(view.container, 'login-password')[0] as HTMLInputElement, 'nope');
+    await click(byTestId(view.container, 'login-submit')[0]);
+    const alert = await waitFor(() => {
+      const [el] = byTestId(view!.container, 'error-message');
+      if (!el) throw new Error('no error yet');
+      return el;
+    });
+    expect(alert.textContent).toBe('Wrong username or password.');
+    expect(signInBody).toEqual({ username: 'ana', password: 'nope' });
+    expect(view.container.querySelector('a[href="/signup?next=%2Fprojects"]')).toBeTruthy();
   });
 
-  it('shows the heading and then who is signed in', async () => {
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    const root = createRoot(container);
-    const load = async () => ({ kind: 'signed-in' as const, me: { username: 'grace' } });
-
-    await act(async () => {
-      root.render(<App load={load} />);
-    });
-
-    expect(container.querySelector('h1')?.textContent).toBe('Montage');
-    expect(container.querySelector('[role="status"]')?.textContent).toContain('Signed in as grace');
-    await act(async () => root.unmount());
+  it('shows an invite to a signed-out visitor with sign-up and sign-in links that come back', async () => {
+    view = await render(<AppRoutes />, { me: null, route: '/invite/tok123' });
+    await waitFor(() => expect(byTestId(view!.container, 'invite-project')[0].textContent).toBe('Night Ferry'));
+    expect(byTestId(view.container, 'invite-signup')[0].getAttribute('href')).toBe('/signup?next=%2Finvite%2Ftok123');
+    expect(byTestId(view.container, 'invite-login')[0].getAttribute('href')).toBe('/login?next=%2Finvite%2Ftok123');
+    expect(byTestId(view.container, 'invite-accept')).toHaveLength(0);
   });
 
-  it('offers to sign in when nobody is', async () => {
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    const root = createRoot(container);
+  it('offers a signed-in person to accept the invite', async () => {
+    view = await render(<AppRoutes />, { route: '/invite/tok123' });
+    await waitFor(() => expect(byTestId(view!.container, 'invite-accept')).toHaveLength(1));
+  });
 
-    await act(async () => {
-      root.render(<App load={async () => ({ kind: 'signed-out' })} />);
-    });
-
-    const status = container.querySelector('[role="status"]');
-    expect(status?.textContent).toContain('Not signed in');
-    expect(status?.querySelector('strong')?.textContent).toBe('Sign in');
-    await act(async () => root.unmount());
+  it('lists projects with an empty state and the create button', async () => {
+    view = await render(<AppRoutes />, { route: '/projects' });
+    await waitFor(() => expect(view!.container.textContent).toContain('No films yet'));
+    expect(byTestId(view.container, 'project-create')).toHaveLength(1);
+    expect(byTestId(view.container, 'nav-signout')).toHaveLength(1);
   });
 });

@@ -1,50 +1,64 @@
-import { useEffect, useState } from 'react';
+import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 
-import { fetchSession, type SessionState } from './api';
+import { InvitePage } from './features/auth/InvitePage';
+import { LoginPage } from './features/auth/LoginPage';
+import { RequireAuth } from './features/auth/RequireAuth';
+import { SignupPage } from './features/auth/SignupPage';
+import { BoardPage } from './features/board/BoardPage';
+import { HomePage } from './features/home/HomePage';
+import { ExportsPlaceholder, NotFoundPage, TimelinePlaceholder } from './features/placeholders/Placeholders';
+import { ProjectLayout } from './features/projects/ProjectLayout';
+import { ProjectListPage } from './features/projects/ProjectListPage';
+import { ReviewPage } from './features/review/ReviewPage';
+import { SettingsPage } from './features/settings/SettingsPage';
+import { WorkspacePage } from './features/workspace/WorkspacePage';
+import { createQueryClient } from './state/queryClient';
 
-export function StatusLine({ state }: { state: SessionState }) {
-  switch (state.kind) {
-    case 'loading':
-      return <p role="status">Checking your session…</p>;
-    case 'signed-in':
-      return (
-        <p role="status">
-          Signed in as <strong>{state.me.username}</strong>.
-        </p>
-      );
-    case 'signed-out':
-      return (
-        <p role="status">
-          Not signed in. <strong>Sign in</strong> to join a film.
-        </p>
-      );
-    case 'error':
-      return <p role="status">{state.message}</p>;
-  }
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route path="/" element={<Navigate to="/projects" replace />} />
+      <Route path="/login" element={<LoginPage />} />
+      <Route path="/signup" element={<SignupPage />} />
+      <Route path="/invite/:token" element={<InvitePage />} />
+      <Route
+        path="/projects"
+        element={
+          <RequireAuth>
+            <ProjectListPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/projects/:projectId"
+        element={
+          <RequireAuth>
+            <ProjectLayout />
+          </RequireAuth>
+        }
+      >
+        <Route index element={<HomePage />} />
+        <Route path="segments" element={<BoardPage />} />
+        <Route path="segments/:segmentId" element={<WorkspacePage />} />
+        <Route path="review" element={<ReviewPage />} />
+        <Route path="timeline" element={<TimelinePlaceholder />} />
+        <Route path="exports" element={<ExportsPlaceholder />} />
+        <Route path="settings" element={<SettingsPage />} />
+      </Route>
+      <Route path="*" element={<NotFoundPage />} />
+    </Routes>
+  );
 }
 
-export default function App({ load = fetchSession }: { load?: () => Promise<SessionState> }) {
-  const [state, setState] = useState<SessionState>({ kind: 'loading' });
-
-  useEffect(() => {
-    let active = true;
-    load().then((next) => {
-      if (active) setState(next);
-    });
-    return () => {
-      active = false;
-    };
-  }, [load]);
-
+export default function App({ queryClient }: { queryClient?: QueryClient }) {
+  const [client] = useState(() => queryClient ?? createQueryClient());
   return (
-    <main>
-      <h1>Montage</h1>
-      <p>
-        A studio where many artists make one AI-generated film together: the director cuts the film into
-        segments, artists write shots and generate takes, and the producer exports the final cut from the shared
-        timeline.
-      </p>
-      <StatusLine state={state} />
-    </main>
+    <QueryClientProvider client={client}>
+      <BrowserRouter>
+        <AppRoutes />
+      </BrowserRouter>
+    </QueryClientProvider>
   );
 }

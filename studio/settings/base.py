@@ -93,7 +93,12 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNELS_PREFIX", default="montage")},
+        "CONFIG": {
+            # channels_redis blocks in BZPOPMIN for 5 s; redis-py 8 also times reads out at
+            # 5 s by default, so under load the read lost that race and the consumer died.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+            "prefix": env("CHANNELS_PREFIX", default="montage"),
+        },
     }
 }
 
@@ -206,9 +211,10 @@ MONTAGE_WEBHOOK_SECRET = env("MONTAGE_WEBHOOK_SECRET", default="")
 
 # --- Rendering (exports) -------------------------------------------------------------------
 # Conformed shots and segment masters, cached by content hash so unchanged shots are never
-# encoded twice. Every render worker must see the same folder: on one machine a local
-# directory; with render workers on several hosts, a shared volume (NFS, EFS, ...) mounted
-# at the same path on each.
+# encoded twice. Every render worker should see the same folder: on one machine a local
+# directory; with render workers on several hosts, a shared volume (NFS, EFS, a compose
+# volume, ...) mounted at the same path on each. (Without one exports still work, but the
+# final step re-encodes the segments that other hosts rendered.) Safe to delete at any time.
 MONTAGE_RENDER_CACHE_DIR = env.path("MONTAGE_RENDER_CACHE_DIR", default=str(VAR_DIR / "render-cache"))
 # A running export whose heartbeat is older than this is taken for dead by the reaper
 # (re-queued once, then failed).
