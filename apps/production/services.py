@@ -424,11 +424,16 @@ def take_media_finished(*, media) -> None:
     """Called by ingest when a media file ends ready or failed: settle the takes that use it."""
     takes = list(Take.objects.filter(media=media, status=TakeStatus.PROCESSING).select_related("shot__segment__project"))
     for take in takes:
-        if media.status == "ready" and media.kind == "video":
+        # A take is normally a video clip; generated narration, sound and music takes are
+        # audio, and text-to-image takes are stills (used as input images).
+        kind = (take.provenance or {}).get("kind", "")
+        expected = "audio" if kind in ("speech", "sound_effect", "music") else "image" if kind == "text_to_image" else "video"
+        if media.status == "ready" and media.kind == expected:
             status, error = TakeStatus.READY, ""
         elif media.status == "ready":
             status = TakeStatus.FAILED
-            error = f"This file is {'an image' if media.kind == 'image' else 'audio only' if media.kind == 'audio' else 'not a video'}; a take must be a video clip."
+            found = {"image": "an image", "audio": "audio only", "video": "a video"}.get(media.kind, "not playable media")
+            error = f"This file is {found}; this take needs {'a video clip' if expected == 'video' else 'an ' + expected if expected == 'image' else 'audio'}."
         else:
             status, error = TakeStatus.FAILED, media.error or "The file could not be processed."
         with transaction.atomic():

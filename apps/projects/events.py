@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.core.events import publish_on_commit
+from apps.core.events import _jsonable, publish_on_commit
 
 from .models import ActivityEvent, Project
 
@@ -17,7 +17,7 @@ def record_event(
 ) -> None:
     if type not in _NOT_IN_FEED:
         # The feed keeps the event's data (who, what, which segment), not bulky lists.
-        summary = {k: v for k, v in data.items() if not isinstance(v, list) or len(v) <= 20}
+        summary = _jsonable({k: v for k, v in data.items() if not isinstance(v, list) or len(v) <= 20})
         ActivityEvent.objects.create(
             project=project,
             actor=actor if getattr(actor, "is_authenticated", False) else None,

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from .access import Access
 from .models import ActivityEvent, Invite, Membership, Project, Reference
 
 
 def project_list(*, user):
+    # Counted in subqueries: a join on memberships filtered to this user would count 1.
+    members = Membership.objects.filter(project=OuterRef("pk")).values("project").annotate(n=Count("pk")).values("n")
+    from apps.production.models import Segment
+
+    segments = Segment.objects.filter(project=OuterRef("pk")).values("project").annotate(n=Count("pk")).values("n")
     return (
-        Project.objects.filter(memberships__user=user)
-        .annotate(member_count=Count("memberships", distinct=True), segment_count=Count("segments", distinct=True))
+        Project.objects.filter(pk__in=Membership.objects.filter(user=user).values("project"))
+        .annotate(member_count=Coalesce(Subquery(members), 0), segment_count=Coalesce(Subquery(segments), 0))
         .order_by("-created_at")
     )
 
@@ -33,26 +37,9 @@ def activity_list(*, access: Access, limit: int = 50):
 
 
 def budget_get(*, access: Access) -> dict:
-    """Budget as the contract shows it. Spending comes from takes' costs (the generation
-    work adds a ledger of reservations; until then nothing is reserved)."""
-    from apps.production.models import Take
+    """Budget as the contract shows it, from the generation ledger: money held for running
+    jobs (reserved), settled costs (spent), what is left, and the same per artist (see
+    apps/generation/ledger.py for the rules)."""
+    from apps.generation.selectors import budget_summary
 
-    project = access.project
-    takes = Take.objects.filter(shot__segment__project=project)
-    spent = takes.aggregate(total=Sum("cost"))["total"] or Decimal("0")
-    by_artist = (
-        takes.filter(~Q(cost=0)).values("author_id", "author__username").annotate(spent=Sum("cost")).order_by("-spent")
-    )
-    reserved = Decimal("0")
-    return {
-        "amount": project.budget_amount,
-        "currency": project.budget_currency,
-        "reserved": reserved,
-        "spent": spent,
-        "remaining": project.budget_amount - reserved - spent,
-        "artist_cap": project.artist_budget_cap,
-        "by_artist": [
-            {"user": {"id": row["author_id"], "username": row["author__username"]}, "spent": row["spent"], "reserved": Decimal("0")}
-            for row in by_artist
-        ],
-    }
+    return budget_summary(access.project)

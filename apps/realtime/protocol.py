@@ -100,7 +100,14 @@ PROJECT_UPDATED = "project.updated"
 INVITE_CREATED = "invite.created"
 PRESENCE_CHANGED = "presence.changed"
 JOB_PROGRESS = "job.progress"
-EXPORT_PROGRESS = "export.progress"
+JOB_CREATED = "job.created"  # a generation job was queued (data: the job)
+JOB_UPDATED = "job.updated"  # its state changed: running, succeeded, failed, cancelled
+CREDENTIAL_UPDATED = "credential.updated"  # a provider key was set or removed (never the key)
+EXPORT_PROGRESS = "export.progress"  # data: {id, state, progress} (throttled)
+EXPORT_CREATED = "export.created"  # data: {id, kind, segment, state, progress, error}
+EXPORT_FINISHED = "export.finished"  # succeeded; data adds stats and artifact kinds
+EXPORT_FAILED = "export.failed"  # data.error says why
+EXPORT_CANCELLED = "export.cancelled"
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -132,7 +139,14 @@ EVENT_TYPES: frozenset[str] = frozenset(
         INVITE_CREATED,
         PRESENCE_CHANGED,
         JOB_PROGRESS,
+        JOB_CREATED,
+        JOB_UPDATED,
+        CREDENTIAL_UPDATED,
         EXPORT_PROGRESS,
+        EXPORT_CREATED,
+        EXPORT_FINISHED,
+        EXPORT_FAILED,
+        EXPORT_CANCELLED,
     }
 )
 """Every project event type. The consumer relays any event it is sent; this is the contract."""

@@ -229,8 +229,19 @@ class TestProjectAndMembers:
         assert_error(crew.client("director").patch(f"{API}/projects/{crew.project.pk}/", {"height": 721}, format="json"), 400, "validation_error")
 
     def test_budget_shape(self, crew):
-        make_take(crew.shot, author=crew.owner)
-        Take.objects.filter(shot=crew.shot).update(cost="1.25")
+        import uuid
+        from decimal import Decimal
+
+        from apps.generation import ledger
+        from apps.generation.models import GenerationJob
+
+        crew.project.budget_amount = Decimal("10")
+        crew.project.save(update_fields=["budget_amount"])
+        job = GenerationJob.objects.create(
+            project=crew.project, shot=crew.shot, author=crew.owner, backend="fake", kind="text_to_video", idempotency_key=str(uuid.uuid4())
+        )
+        ledger.reserve(project=crew.project, user=crew.owner, job=job, amount=Decimal("1.25"))
+        ledger.settle(job, Decimal("1.25"))
         body = crew.client("viewer").get(f"{API}/projects/{crew.project.pk}/budget/").json()
         assert {"amount", "currency", "reserved", "spent", "remaining", "by_artist"} <= set(body)
         assert float(body["spent"]) == 1.25

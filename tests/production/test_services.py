@@ -137,3 +137,19 @@ def test_openapi_schema_and_docs(crew):
     assert schema.status_code == 200
     assert b"/api/v1/segments/{segment_id}/claim/" in schema.content
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+def test_generated_audio_and_image_takes_accept_their_media(crew):
+    project = crew.project
+    speech = _media(project, status="processing", kind="audio")
+    still = _media(project, status="processing", kind="image")
+    t_speech = _take(crew.shot, media=speech, status="processing", source="generation", provenance={"kind": "speech"})
+    t_still = _take(crew.shot, media=still, status="processing", source="generation", provenance={"kind": "text_to_image"})
+    t_wrong = _take(crew.shot, media=_media(project, status="processing", kind="audio"), status="processing", source="generation",
+                    provenance={"kind": "text_to_video"})
+    for take in (t_speech, t_still, t_wrong):
+        MediaFile.objects.filter(pk=take.media_id).update(status="ready")
+        take.media.refresh_from_db()
+        services.take_media_finished(media=take.media)
+    states = {t.pk: t.status for t in Take.objects.filter(pk__in=[t_speech.pk, t_still.pk, t_wrong.pk])}
+    assert states == {t_speech.pk: "ready", t_still.pk: "ready", t_wrong.pk: "failed"}
