@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.media.api.urls")),
     path("", include("apps.timeline.api.urls")),
     path("", include("apps.generation.api.urls")),
+    path("", include("apps.rendering.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
