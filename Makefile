@@ -17,7 +17,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 # Extra arguments: `make test ARGS="-k timeline -x"`, `make run PORT=8001`.
 ARGS ?=
 
-.PHONY: espeak help run test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
+.PHONY: espeak chromium help run test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
 
 help:
 	@echo "make run     start Montage at http://127.0.0.1:$${PORT:-8000}/ (SQLite, private Redis, worker, beat)"
@@ -62,13 +62,23 @@ espeak:
 				|| echo "Could not install espeak-ng; the local-speech backend will be unavailable."; \
 		else echo "espeak-ng not installed (needs root with apt); the local-speech backend will be unavailable."; fi; }
 
+# Debian's Chromium drives the browser end-to-end tests (tests/e2e); installed only when we
+# can (root with apt-get). Without it those tests are skipped.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing chromium (browser tests)…"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+				|| echo "Could not install chromium; the browser end-to-end tests will be skipped."; \
+		else echo "chromium not installed (needs root with apt); the browser end-to-end tests will be skipped."; fi; }
+
 run: install espeak
 	$(VPY) manage.py montage_run $(ARGS)
 
 frontend-test: $(NODE_STAMP)
 	cd frontend && $(NPM) test
 
-test: install espeak frontend-test
+test: install espeak chromium frontend-test
 	$(VPY) -m studio.testrun $(ARGS)
 
 lint: python-deps frontend-deps
