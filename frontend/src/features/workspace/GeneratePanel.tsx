@@ -129,7 +129,12 @@ export function GeneratePanel({ shot, takes, onClose }: { shot: Shot; takes: Tak
   const estimate = useQuery({
     queryKey: ['estimate', shot.id, settledKey],
     queryFn: () => api.generation.estimate(shot.id, JSON.parse(settledKey) as GenerateInput),
-    enabled: Boolean(backend) && Boolean(selected && usableBackend(selected)) && unknown.length === 0,
+    // Gate on the debounced input the query will send, not the live field: right after the
+    // panel opens the live backend is set while the settled one is still empty.
+    enabled:
+      Boolean((JSON.parse(settledKey) as GenerateInput).backend) &&
+      Boolean(selected && usableBackend(selected)) &&
+      unknown.length === 0,
     placeholderData: keepPreviousData,
     retry: false,
     staleTime: 30_000,
