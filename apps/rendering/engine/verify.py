@@ -105,8 +105,11 @@ def audio_sample_count(path: Path) -> int:
     for — the strict measure)."""
     import av
 
+    # Decode packet by packet: PyAV's container-level decode() can raise InvalidDataError at
+    # the end of an AAC stream that ffmpeg itself decodes cleanly.
     with av.open(str(path)) as c:
-        return sum(f.samples for f in c.decode(audio=0))
+        stream = c.streams.audio[0]
+        return sum(f.samples for packet in c.demux(stream) for f in packet.decode())
 
 
 def audio_declared_samples(path: Path) -> int | None:
