@@ -91,8 +91,10 @@ def decode_audio(path: Path, *, rate: int = 48_000) -> np.ndarray:
 
     chunks = []
     with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        for frame in c.decode(audio=0):
+        frames = (f for packet in c.demux(stream) for f in packet.decode())  # see audio_sample_count
+        for frame in frames:
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray().reshape(-1))
         for out in resampler.resample(None):
