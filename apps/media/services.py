@@ -452,11 +452,8 @@ def _claim(media_id: Any) -> MediaFile | None:
 
 def _notify_takes(media: MediaFile) -> None:
     """Tell the production app that this media ended ready or failed."""
-    try:
-        from apps.production.services import take_media_finished
-    except ImportError:  # the production app is not there yet
-        logger.debug("apps.production.services.take_media_finished is not available")
-        return
+    from apps.production.services import take_media_finished  # local: production imports media
+
     try:
         take_media_finished(media=media)
     except Exception:  # the media row is final; a failure here is the takes' bug
