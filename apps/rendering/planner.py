@@ -16,7 +16,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from apps.timeline.selectors import length_in_frames
+from apps.timeline.selectors import length_in_frames, shot_extent
 
 from .plan import MasterSpec, PlanAudioClip, PlanSegment, PlanShot, RenderPlan, SlateInfo, SourceRef
 
@@ -164,16 +164,9 @@ def build_plan(*, project, include_unapproved: bool = False, segment=None) -> Re
             # The length the timeline reads: the pick's, even if the pick cannot be used.
             length_row = take or pick
             length = length_in_frames(length_row["media__duration_seconds"], fps) if length_row else None
-            # Same arithmetic as timeline_get.
-            in_frame = shot["in_frame"] or 0
-            if shot["out_frame"] is not None:
-                out_frame = shot["out_frame"]
-            else:
-                out_frame = length if length is not None else shot["duration_frames"]
-            if length is not None:
-                out_frame = min(out_frame, length)
-                in_frame = min(in_frame, max(out_frame - 1, 0))
-            frames = max(out_frame - in_frame, 1)
+            in_frame, _, frames = shot_extent(
+                in_frame=shot["in_frame"], out_frame=shot["out_frame"], planned_frames=shot["duration_frames"], length=length
+            )
             kind = shot["transition_kind"] or "cut"
             t_frames = shot["transition_frames"] or 0
             if kind == "cut" or (kind == "crossfade" and i == 0):

@@ -29,6 +29,18 @@ def length_in_frames(duration_seconds: float | None, fps: Fraction) -> int | Non
     return max(1, round(duration_seconds * fps.numerator / fps.denominator))
 
 
+def shot_extent(*, in_frame: int | None, out_frame: int | None, planned_frames: int, length: int | None) -> tuple[int, int, int]:
+    """(in, out, frames) of a shot on the timeline: trims clamped to the take's length
+    (when known), at least one frame. The export planner uses the same rule, so an export
+    is exactly as long as the timeline."""
+    start = in_frame or 0
+    end = out_frame if out_frame is not None else (length if length is not None else planned_frames)
+    if length is not None:
+        end = min(end, length)
+        start = min(start, max(end - 1, 0))
+    return start, end, max(end - start, 1)
+
+
 def _pick_out(row: dict, fps: Fraction, request) -> dict:
     return {
         "id": str(row["id"]),
@@ -82,12 +94,9 @@ def timeline_get(*, project, request=None) -> dict[str, Any]:
             pick = picks.get(shot["id"])
             pick_out = _pick_out(pick, fps, request) if pick else None
             length = pick_out["length_frames"] if pick_out else None
-            in_frame = shot["in_frame"] or 0
-            out_frame = shot["out_frame"] if shot["out_frame"] is not None else (length if length is not None else shot["duration_frames"])
-            if length is not None:
-                out_frame = min(out_frame, length)
-                in_frame = min(in_frame, max(out_frame - 1, 0))
-            duration = max(out_frame - in_frame, 1)
+            in_frame, out_frame, duration = shot_extent(
+                in_frame=shot["in_frame"], out_frame=shot["out_frame"], planned_frames=shot["duration_frames"], length=length
+            )
             # Crossfades overlap within a segment; segment masters join by a plain cut.
             overlap = shot["transition_frames"] if (shot["transition_kind"] == "crossfade" and shots_out) else 0
             overlap = min(overlap, duration)
