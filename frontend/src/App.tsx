@@ -8,11 +8,13 @@ import { RequireAuth } from './features/auth/RequireAuth';
 import { SignupPage } from './features/auth/SignupPage';
 import { BoardPage } from './features/board/BoardPage';
 import { HomePage } from './features/home/HomePage';
-import { ExportsPlaceholder, NotFoundPage, TimelinePlaceholder } from './features/placeholders/Placeholders';
+import { ExportsPage } from './features/exports/ExportsPage';
+import { NotFoundPage } from './features/placeholders/Placeholders';
 import { ProjectLayout } from './features/projects/ProjectLayout';
 import { ProjectListPage } from './features/projects/ProjectListPage';
 import { ReviewPage } from './features/review/ReviewPage';
 import { SettingsPage } from './features/settings/SettingsPage';
+import { TimelinePage } from './features/timeline/TimelinePage';
 import { WorkspacePage } from './features/workspace/WorkspacePage';
 import { createQueryClient } from './state/queryClient';
 
@@ -43,8 +45,8 @@ export function AppRoutes() {
         <Route path="segments" element={<BoardPage />} />
         <Route path="segments/:segmentId" element={<WorkspacePage />} />
         <Route path="review" element={<ReviewPage />} />
-        <Route path="timeline" element={<TimelinePlaceholder />} />
-        <Route path="exports" element={<ExportsPlaceholder />} />
+        <Route path="timeline" element={<TimelinePage />} />
+        <Route path="exports" element={<ExportsPage />} />
         <Route path="settings" element={<SettingsPage />} />
       </Route>
       <Route path="*" element={<NotFoundPage />} />
