@@ -146,8 +146,8 @@ def timeline_get(*, project, request=None) -> dict[str, Any]:
             }
         )
     markers = [
-        {"id": str(m["id"]), "frame": m["frame"], "label": m["label"]}
-        for m in Marker.objects.filter(timeline=timeline).order_by("frame").values("id", "frame", "label")
+        {"id": str(m["id"]), "frame": m["frame"], "label": m["label"], "author": m["author__username"]}
+        for m in Marker.objects.filter(timeline=timeline).order_by("frame").values("id", "frame", "label", "author__username")
     ]
     return {
         "revision": timeline.revision,
@@ -160,3 +160,46 @@ def timeline_get(*, project, request=None) -> dict[str, Any]:
         "audio_tracks": [{"track": name, "clips": items} for name, items in tracks.items()],
         "markers": markers,
     }
+
+
+def timeline_comments(*, project, limit: int = 2000) -> list[dict[str, Any]]:
+    """Time-coded comments on the picks (the approved takes), for pins on the timeline.
+
+    A comment's ``frame`` counts frames of its take; ``pick_frame`` is the same instant in
+    project frames (takes are conformed to the project rate), so the browser places the pin
+    at the shot's start + ``pick_frame`` − the shot's in point. One query, no model instances.
+    """
+    from apps.production.models import Comment
+
+    fps = project.fps
+    rows = (
+        Comment.objects.filter(take__shot__segment__project=project, take__review_state="approved", frame__isnull=False)
+        .order_by("created_at")
+        .values(
+            "id", "take_id", "take__shot_id", "take__shot__segment_id", "frame", "body", "parent_id",
+            "author_id", "author__username", "created_at", "take__media__fps",
+        )[:limit]
+    )
+    out = []
+    for row in rows:
+        take_fps = row["take__media__fps"]
+        frame = row["frame"]
+        if take_fps:
+            pick_frame = int(round(frame * fps.numerator / (fps.denominator * take_fps)))
+        else:
+            pick_frame = frame
+        out.append(
+            {
+                "id": str(row["id"]),
+                "take": str(row["take_id"]),
+                "shot": str(row["take__shot_id"]),
+                "segment": str(row["take__shot__segment_id"]),
+                "frame": frame,
+                "pick_frame": pick_frame,
+                "body": row["body"],
+                "parent": str(row["parent_id"]) if row["parent_id"] else None,
+                "author": {"id": row["author_id"], "username": row["author__username"]} if row["author_id"] else None,
+                "created_at": row["created_at"],
+            }
+        )
+    return out

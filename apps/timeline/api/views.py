@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.projects.access import project_access
-from apps.timeline.selectors import timeline_get
+from apps.timeline.selectors import timeline_comments, timeline_get
 from apps.timeline.services import timeline_apply
 
 
@@ -27,3 +27,12 @@ class TimelineView(APIView):
         data.is_valid(raise_exception=True)
         timeline_apply(access=access, **data.validated_data)
         return Response(timeline_get(project=access.project, request=request))
+
+
+class TimelineCommentsView(APIView):
+    """Time-coded comments on the picks, as pins on the timeline (read-only)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id)
+        return Response(timeline_comments(project=access.project))
