@@ -8,6 +8,8 @@ import type {
   Comment,
   Credential,
   Estimate,
+  Export,
+  ExportInput,
   GenerateInput,
   GenerateResult,
   Invite,
@@ -119,6 +121,13 @@ export function makeApi(c: ApiClient) {
       put: (projectId: string, backend: string, apiKey: string) =>
         c.put<Credential>(`/projects/${projectId}/credentials/${backend}/`, { api_key: apiKey }),
       remove: (projectId: string, backend: string) => c.del(`/projects/${projectId}/credentials/${backend}/`),
+    },
+    exports: {
+      list: (projectId: string, query: { state?: string; limit?: number } = {}) =>
+        c.get<Export[]>(`/projects/${projectId}/exports/`, query),
+      get: (id: string) => c.get<Export>(`/exports/${id}/`),
+      create: (projectId: string, input: ExportInput) => c.post<Export>(`/projects/${projectId}/exports/`, input),
+      cancel: (id: string) => c.post<Export>(`/exports/${id}/cancel/`),
     },
   };
 }

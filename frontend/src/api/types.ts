@@ -410,3 +410,46 @@ export interface Credential {
   updated_by: { id: number; username: string } | null;
   needs_credentials?: boolean;
 }
+
+// --- exports (apps/rendering) ---
+
+export type ExportKind = 'final' | 'segment';
+export type ExportState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const EXPORT_ACTIVE_STATES: readonly ExportState[] = ['queued', 'running'];
+export type ArtifactKind = 'mp4' | 'otio' | 'edl' | 'srt' | 'credits' | 'manifest';
+
+export interface ExportArtifact {
+  kind: ArtifactKind;
+  url: string | null;
+  size: number;
+  filename: string;
+  content_type: string;
+}
+
+export interface Export {
+  id: string;
+  project: string;
+  kind: ExportKind;
+  segment: { id: string; position: number; title: string } | null;
+  state: ExportState;
+  progress: number;
+  error: string;
+  options: { include_unapproved: boolean; credits_roll: boolean };
+  stats: Record<string, unknown>;
+  frames: number;
+  segments_total: number;
+  segments_done: number;
+  attempts: number;
+  created_by: { id: number; username: string | null } | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  artifacts: ExportArtifact[];
+}
+
+export interface ExportInput {
+  kind: ExportKind;
+  segment?: string | null;
+  include_unapproved?: boolean;
+  credits_roll?: boolean;
+}

@@ -7,7 +7,7 @@
 
 import type { QueryClient } from '@tanstack/react-query';
 
-import type { Job, Segment, SegmentStatus } from '../api/types';
+import type { Export, ExportState, Job, Segment, SegmentStatus } from '../api/types';
 import type { ProjectEvent, SegmentEvent } from '../realtime/protocol';
 import { qk } from './keys';
 
@@ -42,6 +42,43 @@ function patchJobProgress(qc: QueryClient, pid: string, id: string, fields: Part
   qc.setQueriesData<Job[]>({ queryKey: qk.allJobs(pid) }, (list) =>
     list ? list.map((job) => (job.id === id ? { ...job, ...fields } : job)) : list,
   );
+}
+
+const EXPORT_DONE = new Set<string>(['succeeded', 'failed', 'cancelled']);
+const EXPORT_EVENT_STATE: Record<string, ExportState> = {
+  'export.finished': 'succeeded',
+  'export.failed': 'failed',
+  'export.cancelled': 'cancelled',
+};
+
+/**
+ * Apply an export event to the exports list at once (the progress bar moves without a
+ * refetch). Returns whether the export was in the list. Progress never moves back within a
+ * run, and a late progress event never revives a finished export.
+ */
+function patchExport(qc: QueryClient, pid: string, type: string, data: Record<string, unknown>): boolean {
+  const id = typeof data.id === 'string' ? data.id : null;
+  if (!id) return false;
+  let found = false;
+  qc.setQueryData<Export[]>(qk.exports(pid), (list) =>
+    list?.map((e) => {
+      if (e.id !== id) return e;
+      found = true;
+      const state = (EXPORT_EVENT_STATE[type] ?? (typeof data.state === 'string' ? data.state : e.state)) as ExportState;
+      const progress = typeof data.progress === 'number' ? data.progress : e.progress;
+      if (type === 'export.progress') {
+        if (EXPORT_DONE.has(e.state)) return e;
+        if (state === e.state && progress < e.progress) return e;
+      }
+      return {
+        ...e,
+        state,
+        progress: state === 'succeeded' ? 100 : progress,
+        ...(typeof data.error === 'string' ? { error: data.error } : {}),
+      };
+    }),
+  );
+  return found;
 }
 
 export function applyProjectEvent(qc: QueryClient, pid: string, event: ProjectEvent): void {
@@ -130,11 +167,15 @@ export function applyProjectEvent(qc: QueryClient, pid: string, event: ProjectEv
       invalidate(qk.segments(pid));
       break;
     case 'export.progress':
+      // Frequent: patched in place; refetched only for an export this page has not seen yet.
+      if (!patchExport(qc, pid, event.type, event.data)) invalidate(qk.exports(pid));
+      return;
     case 'export.created':
     case 'export.finished':
     case 'export.failed':
     case 'export.cancelled':
-      invalidate(['project', pid, 'exports']);
+      patchExport(qc, pid, event.type, event.data);
+      invalidate(qk.exports(pid)); // artifacts, stats, finish time
       break;
   }
   if (isFeedEvent(event.type)) invalidate(qk.activity(pid));

@@ -26,4 +26,5 @@ export const qk = {
   comments: (pid: string, takeId: string) => ['project', pid, 'comments', takeId] as const,
   allJobs: (pid: string) => ['project', pid, 'jobs'] as const,
   jobs: (pid: string, shotId: string) => ['project', pid, 'jobs', shotId] as const,
+  exports: (pid: string) => ['project', pid, 'exports'] as const,
 };
