@@ -29,7 +29,9 @@ import type {
   Shot,
   ShotInput,
   Take,
+  MediaDetail,
   Timeline,
+  TimelineComment,
   TimelineOp,
 } from './types';
 
@@ -59,6 +61,8 @@ export function makeApi(c: ApiClient) {
       timeline: (id: string) => c.get<Timeline>(`/projects/${id}/timeline/`),
       patchTimeline: (id: string, revision: number, ops: TimelineOp[]) =>
         c.patch<Timeline>(`/projects/${id}/timeline/`, { revision, ops }),
+      timelineComments: (id: string) => c.get<TimelineComment[]>(`/projects/${id}/timeline/comments/`),
+      media: (mediaId: string) => c.get<MediaDetail>(`/media/${mediaId}/`),
       review: (id: string) => c.get<ReviewItem[]>(`/projects/${id}/review/`),
     },
     members: {

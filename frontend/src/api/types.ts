@@ -118,6 +118,11 @@ export interface Media {
   content_type: string;
 }
 
+/** `GET /media/{id}/`: the media payload with its detail (waveform peaks 0..1). */
+export interface MediaDetail extends Media {
+  waveform: number[];
+}
+
 export type ReferenceKind = 'character' | 'location' | 'style' | 'prop';
 
 export interface Reference {
@@ -257,14 +262,46 @@ export interface Comment {
   created_at: string;
 }
 
+export type TransitionKind = 'cut' | 'crossfade' | 'fade_black';
+export const TRANSITION_KINDS: readonly TransitionKind[] = ['cut', 'crossfade', 'fade_black'];
+
+export interface TimelineTransition {
+  kind: TransitionKind;
+  frames: number;
+}
+
+/** The pick (approved take) of a shot as the timeline GET shows it. */
+export interface TimelinePick {
+  id: string;
+  number: number;
+  author: string | null;
+  /** The take's length in project frames (null while unknown). */
+  length_frames: number | null;
+  media: {
+    id: string;
+    status: string;
+    proxy_url: string | null;
+    thumbnail_url: string | null;
+    filmstrip_url: string | null;
+    duration_seconds: number | null;
+    fps: number | null;
+    width: number | null;
+    height: number | null;
+    has_audio: boolean;
+  } | null;
+}
+
 export interface TimelineShot {
   id: string;
   position: number;
   title?: string;
-  take: { id: string } | null;
+  take: TimelinePick | null;
   in_frame: number;
   out_frame: number;
   duration_frames: number;
+  planned_frames?: number;
+  transition?: TimelineTransition;
+  revision?: number;
 }
 
 export interface TimelineSegment {
@@ -279,17 +316,76 @@ export interface TimelineSegment {
   shots: TimelineShot[];
 }
 
+export type AudioTrackName = 'music' | 'narration' | 'effects';
+export const AUDIO_TRACKS: readonly AudioTrackName[] = ['music', 'narration', 'effects'];
+
+export interface AudioClip {
+  id: string;
+  track: AudioTrackName;
+  media: Media | null;
+  start_frame: number;
+  length_frames: number | null;
+  volume: number;
+  fade_in_frames: number;
+  fade_out_frames: number;
+  text: string;
+}
+
+export interface TimelineMarker {
+  id: string;
+  frame: number;
+  label: string;
+  author?: string | null;
+}
+
 export interface Timeline {
   revision: number;
   fps: number;
   fps_rational: string;
+  width?: number;
+  height?: number;
   duration_frames: number;
   segments: TimelineSegment[];
+  audio_tracks?: Array<{ track: AudioTrackName; clips: AudioClip[] }>;
+  markers?: TimelineMarker[];
+}
+
+/** `GET /projects/{id}/timeline/comments/`: a time-coded comment on a pick. */
+export interface TimelineComment {
+  id: string;
+  take: string;
+  shot: string;
+  segment: string;
+  /** frame of the take */
+  frame: number;
+  /** the same instant in project frames within the pick */
+  pick_frame: number;
+  body: string;
+  parent: string | null;
+  author: { id: number; username: string } | null;
+  created_at: string;
+}
+
+export interface AudioClipFields {
+  track?: AudioTrackName;
+  media?: string;
+  start_frame?: number;
+  volume?: number;
+  fade_in_frames?: number;
+  fade_out_frames?: number;
+  text?: string;
 }
 
 export type TimelineOp =
   | { op: 'move_segment'; segment: string; position: number }
-  | { op: 'move_shot'; shot: string; position: number };
+  | { op: 'move_shot'; shot: string; position: number; segment?: string }
+  | { op: 'trim'; shot: string; in_frame: number; out_frame: number }
+  | { op: 'transition'; shot: string; kind: TransitionKind; frames: number }
+  | ({ op: 'add_audio'; track: AudioTrackName; media: string; start_frame: number } & AudioClipFields)
+  | ({ op: 'update_audio'; clip: string } & AudioClipFields)
+  | { op: 'remove_audio'; clip: string }
+  | { op: 'add_marker'; frame: number; label: string }
+  | { op: 'remove_marker'; marker: string };
 
 // --- uploads -----------------------------------------------------------------------------
 

@@ -116,12 +116,14 @@ export function applyProjectEvent(qc: QueryClient, pid: string, event: ProjectEv
       invalidate(qk.segments(pid));
       invalidate(qk.allShots(pid)); // the pick thumbnail and take counts
       invalidate(qk.timeline(pid));
+      if (event.type === 'take.approved') invalidate(qk.timelineComments(pid)); // the pick changed
       if (event.type === 'take.changes_requested' || event.type === 'take.approved') {
         invalidate(qk.comments(pid, event.data.id));
       }
       break;
     case 'comment.created':
       invalidate(qk.comments(pid, event.data.take));
+      invalidate(qk.timelineComments(pid)); // pins on the timeline
       invalidate(qk.review(pid));
       break;
     case 'job.progress':
