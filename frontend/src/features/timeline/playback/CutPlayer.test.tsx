@@ -1,0 +1,167 @@
+import { act, useState } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { byTestId, click, render, type Rendered } from '../../../test/utils';
+import { CutPlayer } from './CutPlayer';
+import { makeTimeline } from './fixtures';
+
+// a (in 12, 48 frames), b (24 frames), a slate (30 frames), d (24 frames) at 24 fps
+const TL = makeTimeline('24/1', [
+  [
+    { proxy: '/a.mp4', in: 12, frames: 48 },
+    { proxy: '/b.mp4', frames: 24 },
+    { proxy: null, frames: 30, title: 'The storm' },
+  ],
+  [{ proxy: '/d.mp4', frames: 24 }],
+]);
+
+let seekTo: (frame: number) => void = () => {};
+
+/** A parent like the Timeline page: it owns the playhead and feeds it back. */
+function Host() {
+  const [frame, setFrame] = useState(0);
+  seekTo = setFrame;
+  return (
+    <>
+      <CutPlayer timeline={TL} frame={frame} onFrameChange={setFrame} />
+      <output data-testid="host-frame">{frame}</output>
+      <input data-testid="note" />
+    </>
+  );
+}
+
+let view: Rendered | null = null;
+afterEach(async () => {
+  await view?.unmount();
+  view = null;
+});
+
+const one = (id: string) => byTestId(view!.container, id)[0];
+const videos = () => [one('cut-player-video-a'), one('cut-player-video-b')] as HTMLVideoElement[];
+const onScreen = () => videos().find((v) => v.dataset.active === 'true')!;
+const hidden = () => videos().find((v) => v.dataset.active !== 'true')!;
+const playing = () => one('cut-player').dataset.playing;
+const hostFrame = () => Number(one('host-frame').textContent);
+
+async function key(k: string, target: EventTarget = window) {
+  await act(async () => {
+    target.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
+  });
+}
+
+async function playTo(video: HTMLVideoElement, seconds: number) {
+  await act(async () => {
+    video.currentTime = seconds;
+    video.dispatchEvent(new Event('timeupdate'));
+  });
+}
+
+describe('CutPlayer', () => {
+  it('preloads the next clip into the hidden video before the join and swaps at the join', async () => {
+    view = await render(<Host />);
+    const [a, b] = [onScreen(), hidden()];
+    expect(a.getAttribute('src')).toBe('/a.mp4');
+    expect(a.currentTime).toBeCloseTo(12.5 / 24, 9);
+    // Before anything plays, b is already loaded and parked on its in point.
+    expect(b.getAttribute('src')).toBe('/b.mp4');
+    expect(b.currentTime).toBeCloseTo(0.5 / 24, 9);
+    expect(b.paused).toBe(true);
+    expect(one('cut-player-timecode').textContent).toContain('00:00:00:00');
+    expect(one('cut-player-now').textContent).toContain('Segment 1');
+    expect(one('cut-player-now').textContent).toContain('Shot 1');
+
+    await click(one('cut-player-play'));
+    expect(playing()).toBe('true');
+    expect(a.paused).toBe(false);
+
+    await playTo(a, (12 + 30.5) / 24);
+    expect(hostFrame()).toBe(30);
+    expect(one('cut-player-timecode').textContent).toContain('00:00:01:06');
+    expect(b.getAttribute('src')).toBe('/b.mp4');
+
+    await playTo(a, (12 + 48.05) / 24);
+    expect(onScreen()).toBe(b);
+    expect(b.paused).toBe(false);
+    expect(a.paused).toBe(true);
+    expect(hostFrame()).toBe(48);
+    expect(one('cut-player-now').textContent).toContain('Shot 2');
+    // The next clip with a proxy (past the slate) goes into the video that just finished.
+    expect(a.getAttribute('src')).toBe('/d.mp4');
+
+    // b plays out into the slate of the shot without a pick.
+    await playTo(b, 24.1 / 24);
+    const slate = one('cut-player-slate');
+    expect(slate).toBeTruthy();
+    expect(slate.textContent).toContain('SEGMENT 1 · SHOT 3');
+    expect(slate.textContent).toContain('NOT YET APPROVED');
+    expect(hostFrame()).toBe(72);
+  });
+
+  it('seeks when the parent moves the playhead (a click on the ruler)', async () => {
+    view = await render(<Host />);
+    await act(async () => seekTo(80));
+    expect(one('cut-player-slate')?.textContent).toContain('SEGMENT 1 · SHOT 3');
+    expect(one('cut-player').dataset.frame).toBe('80');
+    await act(async () => seekTo(110));
+    expect(one('cut-player-slate')).toBeUndefined();
+    expect(onScreen().getAttribute('src')).toBe('/d.mp4');
+    expect(onScreen().currentTime).toBeCloseTo(8.5 / 24, 9);
+    expect(one('cut-player-now').textContent).toContain('Segment 2');
+  });
+
+  it('J, K, L and space change the play state; arrows step; keys typed in a field are ignored', async () => {
+    view = await render(<Host />);
+    const a = onScreen();
+    await key(' ');
+    expect(playing()).toBe('true');
+    expect(a.paused).toBe(false);
+    await key('k');
+    expect(playing()).toBe('false');
+    expect(a.paused).toBe(true);
+
+    await key('l');
+    expect(playing()).toBe('true');
+    expect(a.playbackRate).toBe(1);
+    await key('l');
+    expect(a.playbackRate).toBe(2);
+    expect(one('cut-player').dataset.speed).toBe('2');
+    await key('L');
+    expect(a.playbackRate).toBe(4);
+    expect(one('cut-player-speed').textContent).toBe('4×');
+    await key(' ');
+    expect(playing()).toBe('false');
+
+    await key('ArrowRight');
+    await key('ArrowRight');
+    expect(hostFrame()).toBe(2);
+    await key('ArrowLeft');
+    expect(hostFrame()).toBe(1);
+
+    await key('j');
+    expect(playing()).toBe('true');
+    expect(one('cut-player').dataset.speed).toBe('-1');
+    expect(a.paused).toBe(true); // reverse is timed seeks, never video.play()
+    await key('j');
+    expect(one('cut-player').dataset.speed).toBe('-2');
+    await key('K');
+    expect(playing()).toBe('false');
+    const stoppedAt = hostFrame();
+    expect(stoppedAt).toBeLessThanOrEqual(1);
+
+    const note = one('note');
+    note.focus();
+    await key(' ', note);
+    await key('l', note);
+    await key('ArrowRight', note);
+    expect(playing()).toBe('false');
+    expect(hostFrame()).toBe(stoppedAt);
+  });
+
+  it('says so when there is nothing to play', async () => {
+    view = await render(<CutPlayer timeline={makeTimeline('25/1', [[]])} frame={0} onFrameChange={() => {}} />);
+    expect(one('cut-player').textContent).toContain('Nothing to play yet');
+    expect((one('cut-player-play') as HTMLButtonElement).disabled).toBe(true);
+    await key(' ');
+    expect(playing()).toBe('false');
+  });
+});

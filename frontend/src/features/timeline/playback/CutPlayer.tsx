@@ -1,0 +1,187 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+
+import type { Timeline } from '../../../api/types';
+import { formatTimecode } from '../../../lib/timecode';
+import { CutEngine, type EngineState } from './engine';
+import { buildSchedule } from './schedule';
+import './CutPlayer.css';
+
+export interface CutPlayerProps {
+  timeline: Timeline;
+  /** the playhead (timeline frame); a change that playback did not report is a seek */
+  frame: number;
+  onFrameChange(frame: number): void;
+  /** J/K/L, space and ←/→ on the window (default true) */
+  keyboard?: boolean;
+}
+
+const INITIAL: EngineState = { frame: 0, playing: false, speed: 1, clipIndex: -1, slate: false, broken: [] };
+
+/** Reported frames the parent has not fed back yet (it renders only the latest of a batch). */
+const RING = 64;
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+}
+
+/**
+ * Plays the cut from the proxies: two <video> elements take turns so joins have no gap,
+ * slates stand in for shots without a playable pick, the playhead follows playback
+ * (onFrameChange) and a new `frame` from outside seeks. Keys: space, J/K/L, ←/→.
+ */
+export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: CutPlayerProps) {
+  const schedule = useMemo(() => buildSchedule(timeline), [timeline]);
+  const videoA = useRef<HTMLVideoElement>(null);
+  const videoB = useRef<HTMLVideoElement>(null);
+  const engineRef = useRef<CutEngine | null>(null);
+  const reported = useRef<number[]>([]);
+  const onFrameRef = useRef(onFrameChange);
+  const scheduleRef = useRef(schedule);
+  const frameRef = useRef(frame);
+  const [state, setState] = useState<EngineState>(INITIAL);
+
+  useEffect(() => {
+    onFrameRef.current = onFrameChange;
+  }, [onFrameChange]);
+
+  useEffect(() => {
+    const engine = new CutEngine([videoA.current!, videoB.current!], scheduleRef.current, setState, (f) => {
+      reported.current.push(f);
+      if (reported.current.length > RING) reported.current.shift();
+      onFrameRef.current(f);
+    });
+    engineRef.current = engine;
+    engine.seek(frameRef.current);
+    setState(engine.state());
+    return () => {
+      engine.destroy();
+      engineRef.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    scheduleRef.current = schedule;
+    engineRef.current?.setSchedule(schedule);
+  }, [schedule]);
+
+  useEffect(() => {
+    frameRef.current = frame;
+    const engine = engineRef.current;
+    if (!engine) return;
+    const ring = reported.current;
+    const at = ring.lastIndexOf(frame);
+    const current = engine.state();
+    if (at >= 0 && (current.playing || current.frame === frame)) {
+      // The parent caught up with playback; what came before will not come back.
+      ring.splice(0, at + 1);
+      return;
+    }
+    ring.length = 0;
+    engine.seek(frame);
+  }, [frame]);
+
+  useEffect(() => {
+    if (!keyboard) return;
+    const onKey = (event: KeyboardEvent) => {
+      const engine = engineRef.current;
+      if (!engine || event.defaultPrevented || isTyping(event.target)) return;
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      switch (event.key) {
+        case ' ':
+          // A focused button (the play button among them) handles its own space.
+          if ((event.target as HTMLElement | null)?.tagName === 'BUTTON') return;
+          engine.toggle();
+          break;
+        case 'k':
+        case 'K':
+          engine.pause();
+          break;
+        case 'l':
+        case 'L':
+          engine.forward();
+          break;
+        case 'j':
+        case 'J':
+          engine.backward();
+          break;
+        case 'ArrowLeft':
+          engine.step(event.shiftKey ? -10 : -1);
+          break;
+        case 'ArrowRight':
+          engine.step(event.shiftKey ? 10 : 1);
+          break;
+        default:
+          return;
+      }
+      event.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [keyboard]);
+
+  const clip = state.clipIndex >= 0 ? schedule.clips[state.clipIndex] : undefined;
+  const broken = clip ? state.broken.includes(clip.index) : false;
+  const slate = clip && (clip.kind === 'slate' || broken) ? (clip.slate ?? { line1: `SEGMENT ${clip.segmentNumber} · SHOT ${clip.shotNumber}`, line2: '' }) : null;
+  const empty = schedule.clips.length === 0;
+  const size = timeline as unknown as { width?: number | null; height?: number | null };
+  const aspect = size.width && size.height ? `${size.width} / ${size.height}` : '16 / 9';
+  const speedLabel = state.playing && state.speed !== 1 ? `${state.speed < 0 ? '◀ ' : ''}${Math.abs(state.speed)}×` : '';
+
+  return (
+    <div
+      className="cut-player"
+      data-testid="cut-player"
+      data-playing={state.playing ? 'true' : 'false'}
+      data-speed={state.speed}
+      data-frame={state.frame}
+      data-clip={state.clipIndex}
+    >
+      <div className="cut-player__screen" style={{ aspectRatio: aspect }}>
+        <video ref={videoA} className="cut-player__video" data-testid="cut-player-video-a" playsInline />
+        <video ref={videoB} className="cut-player__video" data-testid="cut-player-video-b" playsInline />
+        {slate && clip && (
+          <div className="cut-player__slate" data-testid="cut-player-slate" data-shot-id={clip.shotId}>
+            <div className="cut-player__slate-line1">{slate.line1}</div>
+            <div className="cut-player__slate-line2">{broken ? 'PROXY UNAVAILABLE' : slate.line2}</div>
+            {clip.shotTitle && <div className="cut-player__slate-title">{clip.shotTitle}</div>}
+          </div>
+        )}
+        {empty && <div className="cut-player__empty">Nothing to play yet: the timeline has no shots.</div>}
+      </div>
+      <div className="cut-player__bar">
+        <button type="button" className="cut-player__button" data-testid="cut-player-step-back" aria-label="Back one frame" disabled={empty} onClick={() => engineRef.current?.step(-1)}>
+          ⏮
+        </button>
+        <button
+          type="button"
+          className="cut-player__button cut-player__button--play"
+          data-testid="cut-player-play"
+          aria-label={state.playing ? 'Pause' : 'Play'}
+          aria-pressed={state.playing}
+          disabled={empty}
+          onClick={() => engineRef.current?.toggle()}
+        >
+          {state.playing ? '❚❚' : '▶'}
+        </button>
+        <button type="button" className="cut-player__button" data-testid="cut-player-step-forward" aria-label="Forward one frame" disabled={empty} onClick={() => engineRef.current?.step(1)}>
+          ⏭
+        </button>
+        <span className="cut-player__timecode" data-testid="cut-player-timecode">
+          {formatTimecode(state.frame, schedule.rate)}
+          <span className="cut-player__total"> / {formatTimecode(schedule.duration, schedule.rate)}</span>
+        </span>
+        {speedLabel && (
+          <span className="cut-player__speed" data-testid="cut-player-speed">
+            {speedLabel}
+          </span>
+        )}
+        <span className="cut-player__now" data-testid="cut-player-now">
+          {clip
+            ? `Segment ${clip.segmentNumber}${clip.segmentTitle ? ` (${clip.segmentTitle})` : ''} · Shot ${clip.shotNumber}${clip.shotTitle ? ` — ${clip.shotTitle}` : ''}${clip.takeNumber != null && clip.kind === 'video' ? ` · take ${clip.takeNumber}` : ''}`
+            : ''}
+        </span>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,83 @@
+/** Timeline payloads shaped like apps/timeline/selectors.py `timeline_get`, for playback tests. */
+
+import type { Timeline } from '../../../api/types';
+
+export interface ShotSpec {
+  /** proxy URL of the pick; null: no pick; 'no-proxy': a pick whose proxy is missing */
+  proxy: string | null | 'no-proxy';
+  in?: number;
+  frames: number;
+  crossfade?: number;
+  title?: string;
+}
+
+export function makeTimeline(fpsRational: string, segments: ShotSpec[][], fps?: number): Timeline {
+  const [n, d] = fpsRational.split('/').map(Number);
+  let start = 0;
+  let shotNo = 0;
+  const segs = segments.map((shots, si) => {
+    let segFrames = 0;
+    const out = shots.map((spec, i) => {
+      shotNo += 1;
+      const inFrame = spec.in ?? 0;
+      const overlap = spec.crossfade && i > 0 ? Math.min(spec.crossfade, spec.frames) : 0;
+      segFrames += spec.frames - overlap;
+      return {
+        id: `shot-${shotNo}`,
+        position: i,
+        title: spec.title ?? `Shot ${shotNo}`,
+        take:
+          spec.proxy === null
+            ? null
+            : {
+                id: `take-${shotNo}`,
+                number: 1,
+                author: 'ana',
+                length_frames: inFrame + spec.frames + 10,
+                media: {
+                  id: `media-${shotNo}`,
+                  status: 'ready',
+                  proxy_url: spec.proxy === 'no-proxy' ? null : spec.proxy,
+                  thumbnail_url: null,
+                  filmstrip_url: null,
+                  duration_seconds: 10,
+                  fps: n / d,
+                  width: 1280,
+                  height: 720,
+                  has_audio: true,
+                },
+              },
+        in_frame: inFrame,
+        out_frame: inFrame + spec.frames,
+        duration_frames: spec.frames,
+        planned_frames: spec.frames,
+        transition: { kind: spec.crossfade ? 'crossfade' : 'cut', frames: spec.crossfade ?? 0 },
+        revision: 1,
+      };
+    });
+    const seg = {
+      id: `seg-${si + 1}`,
+      position: si,
+      title: `Segment ${si + 1}`,
+      owner: null,
+      status: 'claimed',
+      start_frame: start,
+      duration_frames: segFrames,
+      target_frames: null,
+      shots: out,
+    };
+    start += segFrames;
+    return seg;
+  });
+  return {
+    revision: 1,
+    fps: fps ?? Math.round((n / d) * 1000) / 1000,
+    fps_rational: fpsRational,
+    width: 1280,
+    height: 720,
+    duration_frames: start,
+    segments: segs,
+    audio_tracks: [],
+    markers: [],
+  } as unknown as Timeline;
+}
