@@ -93,7 +93,7 @@ def export(plan: RenderPlan, cache: RenderCache, files: dict[str, Path], audio_f
         pieces += seg_pieces
         masters.append(build_segment_master(seg, seg_pieces, plan.spec, cache))
     shots_done = time.perf_counter() - started
-    result = build_final(plan, masters, plan.spec, out, audio_sources=audio_files, pieces=pieces)
+    result = build_final(plan, masters, plan.spec, out, audio_sources=audio_files, pieces=pieces, cache=cache)
     return time.perf_counter() - started, cpu_seconds() - cpu0, shots_done, result
 
 

@@ -179,6 +179,9 @@ class FinalResult:
     duration_seconds: float
     encoded_pieces: int = 0  # conformed pieces actually encoded in this run
     encoded_masters: int = 0
+    audio_chunks_encoded: int = 0  # chunks of the AAC track encoded in this run (see engine.aac)
+    audio_chunks_reused: int = 0
+    gain_db: float | None = None  # the loudness gain applied to the mix (None: dynamic loudnorm)
 
 
 def _hash(obj: Any) -> str:

@@ -619,7 +619,7 @@ def _finish(export: Export, attempt: int, workdir: Path, uploaded: list[str], li
         with _heartbeat_scope(export.pk, attempt, also=flush):
             result = build_final(
                 render_plan, masters, spec, out_dir, audio_sources=audio_sources, progress=on_final_progress,
-                filename=f"{_filename_base(export, plan)}.mp4",
+                filename=f"{_filename_base(export, plan)}.mp4", cache=render_cache(),
             )
     except RenderError as exc:
         raise ExportFailed(str(exc) or "The final cut could not be made.")
@@ -632,7 +632,11 @@ def _finish(export: Export, attempt: int, workdir: Path, uploaded: list[str], li
         "created_at": export.created_at.isoformat(), "created_by": export.created_by.get_username() if export.created_by else None,
         "attempt": attempt,
     }
-    result_info = {"frames": result.frames, "duration_seconds": result.duration_seconds, **stats}
+    result_info = {
+        "frames": result.frames, "duration_seconds": result.duration_seconds, **stats,
+        "audio_chunks_encoded": result.audio_chunks_encoded, "audio_chunks_reused": result.audio_chunks_reused,
+        "loudness_gain_db": result.gain_db,
+    }  # fmt: skip
     files: list[tuple[str, str, str, Path]] = [(ArtifactKind.MP4, f"{base}.mp4", "video/mp4", Path(result.mp4_path))]
     texts = [
         (ArtifactKind.OTIO, f"{base}.otio", "application/json", otio_mod.write_otio(render_plan, url_for=media_reference_url)),

@@ -344,6 +344,7 @@ def _render(plan: RenderPlan, cache: RenderCache, clips, out_dir: Path, **kw):
         p, m = _master(seg, plan.spec, cache, clips)
         pieces += p
         masters.append(m)
+    kw.setdefault("cache", cache)  # as exports do: the AAC track in cached chunks
     result = build_final(plan, masters, plan.spec, out_dir, audio_sources=kw.pop("audio_sources", {}), pieces=pieces, **kw)
     return pieces, masters, result
 
@@ -412,8 +413,10 @@ def test_second_export_encodes_nothing(sync_film, engine_clips, monkeypatch):
     assert all(p.cache_hit for p in pieces) and all(m.cache_hit for m in masters)
     assert cache.stats["pieces_encoded"] == 0 and cache.stats["masters_encoded"] == 0
     assert result.encoded_pieces == 0 and result.encoded_masters == 0
-    # Only the final's two passes (measure, then normalise + encode the audio + mux) ran.
-    assert len(calls) == 2 and not any("libx264" in a[0] for a in calls)
+    # Only the final's two ffmpeg runs (measure the mix, then mux) ran; the AAC track came
+    # from the cache, chunk by chunk.
+    assert len(calls) == 2 and not any("libx264" in a[0] or "aac" in a[0] for a in calls)
+    assert result.audio_chunks_encoded == 0 and result.audio_chunks_reused == 2
     assert count_video_frames(result.mp4_path) == sync_film["plan"].frames
 
 

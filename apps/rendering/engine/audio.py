@@ -193,24 +193,25 @@ class Placement:
     gain: Callable[[np.ndarray], np.ndarray] | None = None
 
 
+def mix_range(lo: int, hi: int, placements: Sequence[Placement], spec: MasterSpec) -> np.ndarray:
+    """The sum of all placements over [lo, hi) as float32 (n, channels)."""
+    buf = np.zeros((max(0, hi - lo), spec.channels), dtype=np.float32)
+    for p in placements:
+        a, b = max(lo, p.start), min(hi, p.start + p.length)
+        if a >= b:
+            continue
+        part = p.source.read(a - p.start, b - a)
+        if p.volume != 1.0:
+            part *= np.float32(p.volume)
+        if p.gain is not None:
+            part *= p.gain(np.arange(a, b, dtype=np.int64))[:, None]
+        buf[a - lo : b - lo] += part
+    return buf
+
+
 def mix_chunks(total: int, placements: Sequence[Placement], spec: MasterSpec) -> Iterator[np.ndarray]:
     """The sum of all placements over [0, total) as float32 (n, channels) chunks of
     MIX_CHUNK_SECONDS — constant memory whatever the film's length."""
     step = MIX_CHUNK_SECONDS * spec.sample_rate
-    ordered = sorted(placements, key=lambda p: p.start)
     for a in range(0, total, step):
-        b = min(total, a + step)
-        buf = np.zeros((b - a, spec.channels), dtype=np.float32)
-        for p in ordered:
-            if p.start >= b:
-                break
-            lo, hi = max(a, p.start), min(b, p.start + p.length)
-            if lo >= hi:
-                continue
-            part = p.source.read(lo - p.start, hi - lo)
-            if p.volume != 1.0:
-                part *= np.float32(p.volume)
-            if p.gain is not None:
-                part *= p.gain(np.arange(lo, hi, dtype=np.int64))[:, None]
-            buf[lo - a : hi - a] += part
-        yield buf
+        yield mix_range(a, min(total, a + step), placements, spec)

@@ -2,6 +2,8 @@
 
     root/pieces/<conform_key>/   video.mp4  audio.wav  meta.json
     root/masters/<master_key>/   video.mp4  audio.wav  meta.json
+    root/audio/<chunk_key>/      packets.bin  meta.json (packet timing, codec extradata)
+    root/loudness/<cut>.json     the loudness gain of the last export of a cut (engine.final)
     root/tmp/                    entries being built
 
 An entry is built in a private temporary directory under ``root/tmp`` and renamed into place
@@ -31,6 +33,7 @@ from apps.rendering.plan import ENGINE_VERSION
 
 PIECES = "pieces"
 MASTERS = "masters"
+AUDIO = "audio"  # chunks of the film's AAC track (engine.aac)
 STALE_TMP_SECONDS = 24 * 3600
 
 
@@ -50,13 +53,14 @@ class CacheEntry:
 
 class RenderCache:
     """Content-addressed store of pieces and masters. ``stats`` counts, for this instance,
-    ``pieces_encoded``, ``pieces_hit``, ``masters_encoded``, ``masters_hit`` (tests and the
+    ``pieces_encoded``, ``pieces_hit``, ``masters_encoded``, ``masters_hit``,
+    ``audio_chunks_encoded``, ``audio_chunks_hit`` (tests and the
     bench use it to prove that an unchanged shot is never encoded twice)."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.stats: Counter[str] = Counter()
-        for sub in (PIECES, MASTERS, "tmp"):
+        for sub in (PIECES, MASTERS, AUDIO, "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     # -- lookup ------------------------------------------------------------------------------

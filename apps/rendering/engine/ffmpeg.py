@@ -45,6 +45,11 @@ def heartbeat_scope(callback: Callable[[], None] | None) -> Iterator[None]:
         _heartbeat.reset(token)
 
 
+def current_heartbeat() -> Callable[[], None] | None:
+    """The heartbeat of the enclosing ``heartbeat_scope`` (for long in-process work)."""
+    return _heartbeat.get()
+
+
 @functools.cache
 def ffmpeg_exe() -> str:
     found = shutil.which("ffmpeg")

@@ -18,14 +18,27 @@ drift over 50 clips):
    the measurement loudnorm's first pass makes, ~8× faster). Pass 2 normalises it to
    ``spec.loudness_target`` the way loudnorm's two-pass *linear* mode does: one gain
    (``volume``) when that keeps the true peak ≤ -1.5 dBTP, else ``loudnorm`` itself with the
-   measured values (dynamic). The result is resampled to the spec rate and padded/cut to
-   exactly ``samples_at(plan.frames)`` samples (``apad=whole_len`` + ``atrim=end_sample``;
-   loudnorm works at 192 kHz inside), encoded to AAC 192 kb/s once and muxed with the copied
-   picture — no ``-shortest``: the lengths are equal by construction.
+   measured values (dynamic).
+4. With a plain gain (nearly always) and a render cache, the normalised mix is encoded by
+   ``aac.encode_track``: in 10.24 s chunks on the AAC frame grid, with pre- and post-roll,
+   cached by their input, so a re-export after one take changes encodes only the chunks that
+   can hear the change, and the joined track is identical in timing to one encode of the
+   whole film (see aac.py). To keep unchanged audio bit-identical between exports, the gain
+   of the previous export of the same cut is kept while it still brings the film within
+   ``LOUDNESS_TOLERANCE`` LU of the target (EBU R128 allows ±0.5 LU) without the true peak
+   passing -1.5 dBTP; otherwise the exact gain is used and remembered.
+   Otherwise (dynamic loudnorm, or no cache) the mix is resampled to the spec rate and
+   padded/cut to exactly ``samples_at(plan.frames)`` samples (``apad=whole_len`` +
+   ``atrim=end_sample``; loudnorm works at 192 kHz inside) and encoded to AAC 192 kb/s in
+   one ffmpeg run.
+   Either way the track is muxed with the copied picture — no ``-shortest``: the lengths are
+   equal by construction.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
@@ -34,14 +47,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from apps.rendering.plan import ConformedPiece, FinalResult, MasterSpec, PlanAudioClip, RenderPlan, SegmentMaster
 
 from . import ffmpeg
+from .aac import encode_track
 from .audio import (
     Placement,
     WavSource,
     duck_envelope,
     mix_chunks,
+    mix_range,
     ramp_down,
     ramp_up,
     samples_at,
@@ -56,6 +73,7 @@ TRUE_PEAK = -1.5
 LRA = 11.0
 AAC_BITRATE = "192k"
 SILENCE_LUFS = -70.0  # below this the mix is silence (all slates): nothing to normalise
+LOUDNESS_TOLERANCE = 0.5  # LU: a held gain is kept while the film stays this close to target
 
 
 def build_final(
@@ -68,12 +86,14 @@ def build_final(
     progress: Callable[[float], None] | None = None,
     pieces: list[ConformedPiece] | None = None,
     filename: str = "final.mp4",
+    cache=None,
 ) -> FinalResult:
     """Write ``out_dir/filename`` (MP4, H.264 + AAC, faststart) from the segment masters (in
     plan order) and the plan's audio clips. ``audio_sources`` maps each audio clip to its local
     file, by ``clip.id``, ``clip.source.storage_key`` or ``clip.source.sha256`` (first found).
     ``progress(fraction)`` is called with 0…1. ``pieces``, when given, only feeds the
-    ``encoded_pieces`` figure of the result."""
+    ``encoded_pieces`` figure of the result. ``cache`` (a ``RenderCache``) keeps the encoded
+    chunks of the AAC track and the loudness gain between exports."""
     _check(plan, masters)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,32 +135,62 @@ def build_final(
             loglevel="info",
             progress=lambda s: report(0.1 + 0.2 * min(1.0, s / max(seconds, 1e-9))),
         )
-        norm = normalise_filter(parse_ebur128(log), spec.loudness_target)
+        measured = parse_ebur128(log)
+        gain = _chosen_gain(measured, spec.loudness_target, cache, plan) if cache is not None else None
         report(0.3)
 
-        # Pass 2: normalise, make the length exact, encode once, mux with the copied picture.
         listing = work / "masters.txt"
         listing.write_text(concat_listing([m.video_path for m in masters]))
         part = work / "final.part.mp4"
-        af = (
-            f"{norm},aresample={spec.sample_rate},"
-            f"aformat=sample_fmts=fltp:sample_rates={spec.sample_rate}:channel_layouts={'stereo' if spec.channels == 2 else 'mono'},"
-            f"apad=whole_len={total},atrim=end_sample={total}"
-        )
-        args = [
-            "-f", "concat", "-safe", "0", "-i", str(listing), *raw_in,
-            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-            "-af", af, "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(spec.sample_rate), "-ac", str(spec.channels),
-            "-map_metadata", "-1", "-metadata", f"title={plan.project_title}",
-            "-max_muxing_queue_size", "8192", "-movflags", "+faststart", "-f", "mp4", str(part),
-        ]  # fmt: skip
-        ffmpeg.run(
-            args,
-            what="The final cut could not be written",
-            timeout=timeout,
-            stdin_chunks=stream(),
-            progress=lambda s: report(0.3 + 0.65 * min(1.0, s / max(seconds, 1e-9))),
-        )
+        audio_stats = None
+        if gain is not None:
+            # Normalise in numpy, encode in cached chunks, mux with the copied picture.
+            factor = np.float32(10 ** (gain / 20))
+
+            def read(lo: int, hi: int) -> np.ndarray:
+                mix = mix_range(lo, hi, placements, spec)
+                if factor != 1:
+                    mix *= factor
+                return mix
+
+            track = work / "audio.m4a"
+            audio_stats = encode_track(
+                total, read, spec, track, cache=cache, progress=lambda f: report(0.3 + 0.55 * f)
+            )
+            args = [
+                "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(track),
+                "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                "-map_metadata", "-1", "-metadata", f"title={plan.project_title}",
+                "-movflags", "+faststart", "-f", "mp4", str(part),
+            ]  # fmt: skip
+            ffmpeg.run(
+                args,
+                what="The final cut could not be written",
+                timeout=timeout,
+                progress=lambda s: report(0.85 + 0.1 * min(1.0, s / max(seconds, 1e-9))),
+            )
+        else:
+            # Pass 2: normalise, make the length exact, encode once, mux with the copied picture.
+            norm = normalise_filter(measured, spec.loudness_target)
+            af = (
+                f"{norm},aresample={spec.sample_rate},"
+                f"aformat=sample_fmts=fltp:sample_rates={spec.sample_rate}:channel_layouts={'stereo' if spec.channels == 2 else 'mono'},"
+                f"apad=whole_len={total},atrim=end_sample={total}"
+            )
+            args = [
+                "-f", "concat", "-safe", "0", "-i", str(listing), *raw_in,
+                "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                "-af", af, "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(spec.sample_rate), "-ac", str(spec.channels),
+                "-map_metadata", "-1", "-metadata", f"title={plan.project_title}",
+                "-max_muxing_queue_size", "8192", "-movflags", "+faststart", "-f", "mp4", str(part),
+            ]  # fmt: skip
+            ffmpeg.run(
+                args,
+                what="The final cut could not be written",
+                timeout=timeout,
+                stdin_chunks=stream(),
+                progress=lambda s: report(0.3 + 0.65 * min(1.0, s / max(seconds, 1e-9))),
+            )
         got = count_video_packets(part)
         if got != total_frames:
             raise RenderError(f"The final cut has {got} frames instead of {total_frames}.")
@@ -157,6 +207,9 @@ def build_final(
         duration_seconds=seconds,
         encoded_pieces=sum(1 for p in pieces or () if not p.cache_hit),
         encoded_masters=sum(1 for m in masters if not m.cache_hit),
+        audio_chunks_encoded=audio_stats.encoded if audio_stats else 0,
+        audio_chunks_reused=audio_stats.reused if audio_stats else 0,
+        gain_db=gain,
     )
 
 
@@ -315,6 +368,43 @@ def parse_ebur128(log: str) -> dict[str, float] | None:
     if not all(found.values()):
         return None
     return {k: float(m.group(1)) for k, m in found.items()}
+
+
+def loudness_gain(measured: dict[str, float] | None, target: float) -> float | None:
+    """The one gain (dB) that brings the mix to ``target`` LUFS with its true peak at or
+    below -1.5 dBTP; 0 for silence; None when no single gain can (dynamic loudnorm needed)."""
+    if measured is None or not measured["I"] > SILENCE_LUFS:
+        return 0.0
+    gain = target - measured["I"]
+    return gain if measured["TP"] + gain <= TRUE_PEAK else None
+
+
+def _gain_file(cache, plan: RenderPlan) -> Path:
+    scope = json.dumps([plan.project_id, sorted(s.id for s in plan.segments), plan.spec.key()])
+    return Path(cache.root) / "loudness" / f"{hashlib.sha256(scope.encode()).hexdigest()[:32]}.json"
+
+
+def _chosen_gain(measured: dict[str, float] | None, target: float, cache, plan: RenderPlan) -> float | None:
+    """The gain for this export (see the module doc, step 4): the previous export's gain of the
+    same cut while it keeps the film within LOUDNESS_TOLERANCE of target, else the exact one."""
+    exact = loudness_gain(measured, target)
+    if exact is None or measured is None or not measured["I"] > SILENCE_LUFS:
+        return exact
+    path = _gain_file(cache, plan)
+    try:
+        held = float(json.loads(path.read_text())["gain_db"])
+    except (OSError, ValueError, KeyError, TypeError):
+        held = None
+    if held is not None and abs(measured["I"] + held - target) <= LOUDNESS_TOLERANCE and measured["TP"] + held <= TRUE_PEAK:
+        return held
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.part")
+        tmp.write_text(json.dumps({"gain_db": exact, "measured": measured}))
+        os.replace(tmp, path)
+    except OSError:
+        logger.warning("could not remember the loudness gain in %s", path)
+    return exact
 
 
 def normalise_filter(measured: dict[str, float] | None, target: float) -> str:
