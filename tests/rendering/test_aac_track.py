@@ -113,7 +113,7 @@ def test_a_damaged_chunk_is_encoded_again(small_chunks, tmp_path):
     assert (tmp_path / "one.m4a").read_bytes() == (tmp_path / "two.m4a").read_bytes()
 
 
-def test_reexport_after_one_take_changes_reuses_the_soundtrack_around_it(small_chunks, engine_clips, tmp_path):
+def test_reexport_after_one_take_changes_reuses_the_soundtrack_around_it(small_chunks, engine_clips, tmp_path):  # noqa: F811
     cache = RenderCache(tmp_path / "cache")
     plan = _film_plan(SPEC)
     *_, first = _render(plan, cache, engine_clips, tmp_path / "out1")
