@@ -227,15 +227,12 @@ function Artifacts({ exp }: { exp: Export }) {
   );
 }
 
-function When({ iso, prefix }: { iso: string | null; prefix: string }) {
+function When({ iso }: { iso: string | null }) {
   if (!iso) return null;
   return (
-    <span>
-      {prefix}{' '}
-      <time dateTime={iso} title={new Date(iso).toLocaleString()}>
-        {relativeTime(iso)}
-      </time>
-    </span>
+    <time dateTime={iso} title={new Date(iso).toLocaleString()}>
+      {relativeTime(iso)}
+    </time>
   );
 }
 
@@ -283,20 +280,20 @@ function ExportRow({ exp, rate }: { exp: Export; rate: Rate }) {
           </button>
         )}
       </div>
-      <div className="muted small row wrap gap-s export-meta">
-        <span data-testid={`export-by-${exp.id}`}>Started by {exp.created_by?.username ?? 'the studio'}</span>
-        <When iso={exp.created_at} prefix="·" />
-        {exp.finished_at && <When iso={exp.finished_at} prefix={`· ${exp.state === 'succeeded' ? 'finished' : 'ended'}`} />}
-        {exp.frames > 0 && <span>· {describeFrames(exp.frames, rate)}</span>}
-        <span>· {options.join(', ')}</span>
+      <div className="muted small export-meta">
+        <span data-testid={`export-by-${exp.id}`}>
+          Started by {exp.created_by?.username ?? 'the studio'} <When iso={exp.created_at} />
+        </span>
+        {exp.finished_at && (
+          <span>
+            {exp.state === 'succeeded' ? 'finished' : 'ended'} <When iso={exp.finished_at} />
+          </span>
+        )}
+        {exp.frames > 0 && <span>{describeFrames(exp.frames, rate)}</span>}
+        <span>{options.join(', ')}</span>
       </div>
       <div className="row gap-s export-progress-row">
         <ExportProgress exp={exp} />
-        {exp.state === 'running' && exp.segments_total > 0 && (
-          <span className="muted small">
-            {exp.segments_done}/{exp.segments_total} segments
-          </span>
-        )}
         {exp.state === 'queued' && <span className="muted small">Waiting for a render worker…</span>}
       </div>
       {exp.state === 'failed' && (
