@@ -505,7 +505,7 @@ export function inverseOps(before: Timeline, ops: TimelineOp[], after: Timeline)
         if (clip) {
           const old = audioFields(clip);
           const back: TimelineOp = { op: 'update_audio', clip: op.clip };
-          for (const key of AUDIO_KEYS) if (key in op) (back as Record<string, unknown>)[key] = old[key];
+          for (const key of AUDIO_KEYS) if (key in op) (back as unknown as Record<string, unknown>)[key] = old[key];
           if ('media' in op && clip.media) back.media = clip.media.id;
           inverse.push(back);
         }

@@ -1,0 +1,445 @@
+/** The timeline's side panels: the shots of an expanded segment (trims, transitions, order),
+ * the audio clip inspector, adding audio, and markers. */
+
+import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
+
+import type { AudioClip, AudioTrackName, TimelineMarker, TimelineOp, TransitionKind } from '../../api/types';
+import { AUDIO_TRACKS, TRANSITION_KINDS } from '../../api/types';
+import { uploadFile } from '../../api/upload';
+import { Badge } from '../../components/States';
+import { label, SEGMENT_STATUS_LABEL } from '../../lib/format';
+import { describeFrames, formatTimecode, timecodeBase, type Rate } from '../../lib/timecode';
+import { reportError } from '../../state/errors';
+import { clampTrim, trimLimit, type SegmentLayout } from './model';
+
+export const TRANSITION_LABEL: Record<TransitionKind, string> = { cut: 'Cut', crossfade: 'Crossfade', fade_black: 'Fade to black' };
+export const TRACK_LABEL: Record<AudioTrackName, string> = { music: 'Music', narration: 'Narration', effects: 'Effects' };
+export const STATUS_TONE: Record<string, string> = { open: 'neutral', claimed: 'info', in_review: 'warn', approved: 'ok', locked: 'muted' };
+
+/** A whole-number field that applies on Enter or when it loses focus (Escape puts it back). */
+export function FrameInput({
+  value,
+  onCommit,
+  testId,
+  label: ariaLabel,
+  disabled,
+  min = 0,
+  max,
+  className = 'frame-input',
+}: {
+  value: number;
+  onCommit(value: number): void;
+  testId?: string;
+  label: string;
+  disabled?: boolean;
+  min?: number;
+  max?: number;
+  className?: string;
+}) {
+  const [draft, setDraft] = useState(String(value));
+  useEffect(() => setDraft(String(value)), [value]);
+  const commit = () => {
+    const n = Number(draft);
+    if (draft.trim() === '' || !Number.isFinite(n)) {
+      setDraft(String(value));
+      return;
+    }
+    const whole = Math.round(n);
+    if (whole !== value) onCommit(whole);
+    else setDraft(String(value));
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      commit();
+    } else if (e.key === 'Escape') {
+      setDraft(String(value));
+      (e.target as HTMLInputElement).blur();
+    }
+  };
+  return (
+    <input
+      type="number"
+      inputMode="numeric"
+      className={className}
+      data-testid={testId}
+      aria-label={ariaLabel}
+      value={draft}
+      min={min}
+      max={max}
+      step={1}
+      disabled={disabled}
+      onChange={(e) => setDraft(e.target.value)}
+      onBlur={commit}
+      onKeyDown={onKeyDown}
+    />
+  );
+}
+
+/** The shots of one segment, in order, with their trims, transitions and order buttons. */
+export function SegmentShots({
+  seg,
+  rate,
+  editable,
+  selectedShot,
+  onSelectShot,
+  onEdit,
+  onClose,
+}: {
+  seg: SegmentLayout;
+  rate: Rate;
+  editable: boolean;
+  selectedShot: string | null;
+  onSelectShot(shotId: string, frame: number): void;
+  onEdit(ops: TimelineOp[], label?: string): void;
+  onClose(): void;
+}) {
+  const { segment, shots } = seg;
+  const halfSecond = Math.max(1, Math.round(timecodeBase(rate) / 2));
+  return (
+    <section className="card tl-shots-panel" aria-label={`Shots of ${segment.title}`} data-testid={`segment-shots-${segment.id}`}>
+      <div className="tl-panel-head">
+        <h2>
+          {segment.position + 1}. {segment.title}
+        </h2>
+        <Badge tone={STATUS_TONE[segment.status]}>{label(SEGMENT_STATUS_LABEL, segment.status)}</Badge>
+        <span className="muted small">
+          {segment.owner ? `Owner ${segment.owner.username}` : 'Unclaimed'} · {formatTimecode(seg.start, rate)} · {describeFrames(seg.end - seg.start, rate)}
+        </span>
+        {!editable && <span className="muted small">Read only: only the segment's owner or the director edits its shots.</span>}
+        <button type="button" className="button button-small button-ghost tl-panel-close" onClick={onClose}>
+          Collapse
+        </button>
+      </div>
+      {shots.length === 0 ? (
+        <p className="muted">This segment has no shots yet.</p>
+      ) : (
+        <table className="table tl-shot-table">
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">Shot</th>
+              <th scope="col">In</th>
+              <th scope="col">Out</th>
+              <th scope="col">Length</th>
+              <th scope="col">Transition in</th>
+              <th scope="col">
+                <span className="visually-hidden">Order</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {shots.map((layout, index) => {
+              const { shot } = layout;
+              const limit = trimLimit(shot);
+              const transition = shot.transition ?? { kind: 'cut' as TransitionKind, frames: 0 };
+              const trim = (inF: number, outF: number, keep: 'in' | 'out') => {
+                const t = clampTrim(inF, outF, limit, keep);
+                if (t.in_frame !== shot.in_frame || t.out_frame !== shot.out_frame) onEdit([{ op: 'trim', shot: shot.id, ...t }], 'trim');
+              };
+              return (
+                <tr key={shot.id} className={selectedShot === shot.id ? 'selected' : undefined} data-testid={`shot-row-${shot.id}`}>
+                  <td className="cell-pos">{index + 1}</td>
+                  <td>
+                    <button type="button" className="link-like" onClick={() => onSelectShot(shot.id, layout.start)}>
+                      {shot.title || `Shot ${index + 1}`}
+                    </button>
+                    <div className="muted small">
+                      {shot.take ? `Take ${shot.take.number}${shot.take.author ? ` · ${shot.take.author}` : ''}` : 'No pick yet (slate)'}
+                      {limit !== null && ` · ${limit} frames available`}
+                    </div>
+                  </td>
+                  <td>
+                    <FrameInput
+                      value={shot.in_frame}
+                      testId={`trim-in-${shot.id}`}
+                      label={`In point of ${shot.title || `shot ${index + 1}`} (frame)`}
+                      disabled={!editable}
+                      max={limit !== null ? limit - 1 : undefined}
+                      onCommit={(v) => trim(v, shot.out_frame, 'in')}
+                    />
+                  </td>
+                  <td>
+                    <FrameInput
+                      value={shot.out_frame}
+                      testId={`trim-out-${shot.id}`}
+                      label={`Out point of ${shot.title || `shot ${index + 1}`} (frame)`}
+                      disabled={!editable}
+                      min={1}
+                      max={limit ?? undefined}
+                      onCommit={(v) => trim(shot.in_frame, v, 'out')}
+                    />
+                  </td>
+                  <td className="small">
+                    {layout.end - layout.start} fr
+                    <div className="muted">{formatTimecode(layout.end - layout.start, rate)}</div>
+                  </td>
+                  <td>
+                    <div className="tl-transition">
+                      <select
+                        className="select-small"
+                        data-testid={`transition-${shot.id}`}
+                        aria-label={`Transition into ${shot.title || `shot ${index + 1}`}`}
+                        value={transition.kind}
+                        disabled={!editable}
+                        onChange={(e) => {
+                          const kind = e.target.value as TransitionKind;
+                          onEdit([{ op: 'transition', shot: shot.id, kind, frames: kind === 'cut' ? 0 : transition.frames || halfSecond }], 'transition');
+                        }}
+                      >
+                        {TRANSITION_KINDS.map((k) => (
+                          <option key={k} value={k}>
+                            {TRANSITION_LABEL[k]}
+                          </option>
+                        ))}
+                      </select>
+                      <FrameInput
+                        value={transition.kind === 'cut' ? 0 : transition.frames}
+                        testId={`transition-frames-${shot.id}`}
+                        label={`Transition frames into ${shot.title || `shot ${index + 1}`}`}
+                        disabled={!editable || transition.kind === 'cut'}
+                        min={1}
+                        onCommit={(v) => onEdit([{ op: 'transition', shot: shot.id, kind: transition.kind, frames: Math.max(1, v) }], 'transition')}
+                      />
+                    </div>
+                  </td>
+                  <td className="cell-actions">
+                    <button
+                      type="button"
+                      className="icon-button"
+                      data-testid={`shot-move-left-${shot.id}`}
+                      aria-label={`Move ${shot.title || `shot ${index + 1}`} earlier`}
+                      disabled={!editable || index === 0}
+                      onClick={() => onEdit([{ op: 'move_shot', shot: shot.id, position: index - 1 }], 'move shot')}
+                    >
+                      ←
+                    </button>
+                    <button
+                      type="button"
+                      className="icon-button"
+                      data-testid={`shot-move-right-${shot.id}`}
+                      aria-label={`Move ${shot.title || `shot ${index + 1}`} later`}
+                      disabled={!editable || index === shots.length - 1}
+                      onClick={() => onEdit([{ op: 'move_shot', shot: shot.id, position: index + 1 }], 'move shot')}
+                    >
+                      →
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** Volume, fades, start and text of one audio clip. */
+export function ClipInspector({
+  clip,
+  rate,
+  editable,
+  onEdit,
+  onClose,
+}: {
+  clip: AudioClip;
+  rate: Rate;
+  editable: boolean;
+  onEdit(ops: TimelineOp[], label?: string): void;
+  onClose(): void;
+}) {
+  const update = (fields: Partial<AudioClip>) => onEdit([{ op: 'update_audio', clip: clip.id, ...fields } as TimelineOp], 'audio change');
+  const [text, setText] = useState(clip.text ?? '');
+  useEffect(() => setText(clip.text ?? ''), [clip.text]);
+  return (
+    <section className="card tl-clip-panel" aria-label="Audio clip" data-testid={`audio-clip-panel-${clip.id}`}>
+      <div className="tl-panel-head">
+        <h2>{clip.media?.original_name || TRACK_LABEL[clip.track]}</h2>
+        <span className="muted small">
+          {TRACK_LABEL[clip.track]} · starts {formatTimecode(clip.start_frame, rate)}
+          {clip.length_frames ? ` · ${describeFrames(clip.length_frames, rate)}` : ' · length not known yet'}
+        </span>
+        <button type="button" className="button button-small button-ghost tl-panel-close" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      <div className="field-row tl-clip-fields">
+        <label className="field narrow">
+          <span>Track</span>
+          <select
+            className="select-small"
+            data-testid={`audio-track-select-${clip.id}`}
+            value={clip.track}
+            disabled={!editable}
+            onChange={(e) => update({ track: e.target.value as AudioTrackName })}
+          >
+            {AUDIO_TRACKS.map((t) => (
+              <option key={t} value={t}>
+                {TRACK_LABEL[t]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field narrow">
+          <span>Start (frame)</span>
+          <FrameInput value={clip.start_frame} testId={`audio-start-${clip.id}`} label="Start frame" disabled={!editable} onCommit={(v) => update({ start_frame: Math.max(0, v) })} />
+        </label>
+        <label className="field narrow">
+          <span>Volume (%)</span>
+          <FrameInput
+            value={Math.round(clip.volume * 100)}
+            testId={`audio-volume-${clip.id}`}
+            label="Volume in percent"
+            disabled={!editable}
+            max={400}
+            onCommit={(v) => update({ volume: Math.min(400, Math.max(0, v)) / 100 })}
+          />
+        </label>
+        <label className="field narrow">
+          <span>Fade in (frames)</span>
+          <FrameInput value={clip.fade_in_frames} testId={`audio-fade-in-${clip.id}`} label="Fade in frames" disabled={!editable} onCommit={(v) => update({ fade_in_frames: Math.max(0, v) })} />
+        </label>
+        <label className="field narrow">
+          <span>Fade out (frames)</span>
+          <FrameInput value={clip.fade_out_frames} testId={`audio-fade-out-${clip.id}`} label="Fade out frames" disabled={!editable} onCommit={(v) => update({ fade_out_frames: Math.max(0, v) })} />
+        </label>
+      </div>
+      {clip.track === 'narration' && (
+        <label className="field">
+          <span>Text (for subtitles)</span>
+          <input value={text} disabled={!editable} onChange={(e) => setText(e.target.value)} onBlur={() => text !== (clip.text ?? '') && update({ text })} />
+        </label>
+      )}
+      {editable && (
+        <div className="form-actions">
+          <button type="button" className="button button-small button-danger" data-testid={`audio-remove-${clip.id}`} onClick={() => { onEdit([{ op: 'remove_audio', clip: clip.id }], 'remove audio'); onClose(); }}>
+            Remove from the timeline
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Place music, narration or effects: from a file (uploaded here) or a take (e.g. a speech take). */
+export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate: Rate; onEdit(ops: TimelineOp[], label?: string): void; onClose(): void }) {
+  const [track, setTrack] = useState<AudioTrackName>('music');
+  const [source, setSource] = useState<'file' | 'take'>('file');
+  const [file, setFile] = useState<File | null>(null);
+  const [takeId, setTakeId] = useState('');
+  const [start, setStart] = useState(frame);
+  const [volume, setVolume] = useState(100);
+  const [text, setText] = useState('');
+  const [progress, setProgress] = useState<number | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    let media = takeId.trim();
+    try {
+      if (source === 'file') {
+        if (!file) return;
+        setProgress(0);
+        const upload = await uploadFile(file, { onProgress: (p) => setProgress(p.fraction) });
+        media = upload.id;
+      }
+      if (!media) return;
+      onEdit(
+        [{ op: 'add_audio', track, media, start_frame: Math.max(0, Math.round(start)), volume: volume / 100, fade_in_frames: 0, fade_out_frames: 0, ...(text ? { text } : {}) }],
+        'add audio',
+      );
+      onClose();
+    } catch (error) {
+      reportError(error);
+    } finally {
+      setProgress(null);
+    }
+  };
+
+  return (
+    <form className="card form tl-add-audio" onSubmit={submit} aria-label="Add audio" data-testid="audio-add-form">
+      <div className="field-row">
+        <label className="field narrow">
+          <span>Track</span>
+          <select data-testid="audio-add-track" value={track} onChange={(e) => setTrack(e.target.value as AudioTrackName)}>
+            {AUDIO_TRACKS.map((t) => (
+              <option key={t} value={t}>
+                {TRACK_LABEL[t]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field narrow">
+          <span>From</span>
+          <select data-testid="audio-add-source" value={source} onChange={(e) => setSource(e.target.value as 'file' | 'take')}>
+            <option value="file">A file (upload)</option>
+            <option value="take">A take (e.g. speech)</option>
+          </select>
+        </label>
+        {source === 'file' ? (
+          <label className="field grow">
+            <span>Audio or video file</span>
+            <input type="file" accept="audio/*,video/*" data-testid="audio-add-file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+          </label>
+        ) : (
+          <label className="field grow">
+            <span>Take id</span>
+            <input data-testid="audio-add-take" value={takeId} onChange={(e) => setTakeId(e.target.value)} placeholder="the id of a speech or music take" />
+          </label>
+        )}
+      </div>
+      <div className="field-row">
+        <label className="field narrow">
+          <span>Start (frame)</span>
+          <input type="number" min={0} step={1} data-testid="audio-add-start" value={start} onChange={(e) => setStart(Number(e.target.value))} />
+          <span className="muted small">{formatTimecode(start, rate)}</span>
+        </label>
+        <label className="field narrow">
+          <span>Volume (%)</span>
+          <input type="number" min={0} max={400} step={1} value={volume} onChange={(e) => setVolume(Number(e.target.value))} />
+        </label>
+        {track === 'narration' && (
+          <label className="field grow">
+            <span>Text (for subtitles)</span>
+            <input value={text} onChange={(e) => setText(e.target.value)} />
+          </label>
+        )}
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="button button-primary" data-testid="audio-add-submit" disabled={progress !== null || (source === 'file' ? !file : !takeId.trim())}>
+          {progress !== null ? `Uploading ${Math.round(progress * 100)}%` : 'Place on the timeline'}
+        </button>
+        <button type="button" className="button button-ghost" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** A marker at the playhead. */
+export function AddMarker({ frame, rate, onEdit, onClose }: { frame: number; rate: Rate; onEdit(ops: TimelineOp[], label?: string): void; onClose(): void }) {
+  const [text, setText] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    onEdit([{ op: 'add_marker', frame, label: text.trim() }], 'add marker');
+    onClose();
+  };
+  return (
+    <form className="tl-add-marker inline-field" onSubmit={submit} aria-label="Add marker">
+      <span className="muted small">Marker at {formatTimecode(frame, rate)}</span>
+      <input autoFocus data-testid="marker-label" value={text} onChange={(e) => setText(e.target.value)} placeholder="Label" maxLength={200} />
+      <button type="submit" className="button button-small button-primary" data-testid="marker-add-submit">
+        Add
+      </button>
+      <button type="button" className="button button-small button-ghost" onClick={onClose}>
+        Cancel
+      </button>
+    </form>
+  );
+}
+
+export function markerRemovable(marker: TimelineMarker, username: string, isDirector: boolean): boolean {
+  return isDirector || (Boolean(marker.author) && marker.author === username);
+}
