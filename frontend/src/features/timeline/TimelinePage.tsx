@@ -519,9 +519,9 @@ export function TimelinePage() {
 
           {emptySegments.length > 0 && (
             <div className="tl-row tl-empty-row">
-              <div className="tl-label">
-                No frames
-                <span className="muted small">segments without shots</span>
+              <div className="tl-label" title="Segments without shots take no time on the cut yet">
+                Empty
+                <span className="muted small">no shots yet</span>
               </div>
               <div className="tl-lane" style={{ width: laneWidth }}>
                 {emptySegments.map((seg, k) => {
@@ -743,7 +743,7 @@ function SegmentBlock({
   const draggable = director && Boolean(onDragStart);
   return (
     <div
-      className={`tl-segment status-${segment.status}${selected ? ' selected' : ''}${dragging ? ' dragging' : ''}${frames ? '' : ' empty'}`}
+      className={`tl-segment status-${segment.status}${selected ? ' selected' : ''}${dragging ? ' dragging' : ''}${frames ? '' : ' tl-empty'}`}
       data-testid={`segment-block-${segment.id}`}
       data-status={segment.status}
       data-position={segment.position}
@@ -868,7 +868,11 @@ function ShotBlock({
       onDragEnd={onDragEnd}
       onClick={onSelect}
     >
-      {thumb ? <img className="tl-shot-thumb" src={thumb} alt="" loading="lazy" draggable={false} /> : <span className="tl-shot-slate">no pick</span>}
+      {thumb ? (
+        <img className="tl-shot-thumb" src={thumb} alt="" loading="lazy" draggable={false} />
+      ) : (
+        <span className="tl-shot-slate">{shot.take ? `take ${shot.take.number}` : 'no pick'}</span>
+      )}
       {t && t.kind !== 'cut' && layout.index > 0 && (
         <span className={`tl-transition-mark ${t.kind}`} style={{ width: Math.max(4, frameToX(t.frames, ppf)) }} title={`${t.kind} ${t.frames} frames`} />
       )}

@@ -159,6 +159,19 @@ describe('the edit session', () => {
     expect(server.timeline.markers?.map((m) => m.label)).toEqual(['music in']);
   });
 
+  it('undoes the latest edit even when it is still on its way', async () => {
+    const start = film(1, [['a', ['a1', 'a2']]]);
+    const { server, transport } = fakeServer(start);
+    const cache = { timeline: start };
+    const { editor } = editorOn(transport, cache);
+    await editor.edit([{ op: 'trim', shot: 'a1', in_frame: 2, out_frame: 40 }]);
+    const moving = editor.edit([{ op: 'move_shot', shot: 'a1', position: 1 }]); // not answered yet
+    const undoing = editor.undo();
+    await Promise.all([moving, undoing]);
+    expect(server.timeline.segments[0].shots.map((s) => s.id)).toEqual(['a1', 'a2']); // the move was undone
+    expect(server.timeline.segments[0].shots[0]).toMatchObject({ in_frame: 2, out_frame: 40 }); // the trim stays
+  });
+
   it('puts an undo back on the stack when it fails for another reason', async () => {
     const start = film(1, [['a', ['a1']], ['b', []]]);
     let refuse = false;

@@ -44,8 +44,9 @@ export class TimelineEditor {
 
   constructor(private readonly hooks: EditorHooks) {}
 
+  /** (an edit still on its way can be undone too: undo waits for it) */
   get canUndo(): boolean {
-    return this.undoStack.length > 0;
+    return this.undoStack.length > 0 || this.pending > 0;
   }
 
   get canRedo(): boolean {
@@ -55,21 +56,22 @@ export class TimelineEditor {
   /** Apply `ops` as one edit (all or nothing). Resolves when the server has answered. */
   edit(ops: TimelineOp[], label = describeOps(ops)): Promise<EditOutcome | null> {
     if (!ops.length) return Promise.resolve(null);
-    return this.enqueue('edit', ops, label, null);
+    return this.enqueue(() => this.run('edit', ops, label, null));
   }
 
+  /** Undo the latest kept edit — after the edits still on their way, so it is always the last one. */
   undo(): Promise<EditOutcome | null> {
-    const entry = this.undoStack.pop();
-    if (!entry) return Promise.resolve(null);
-    this.hooks.changed?.();
-    return this.enqueue('undo', entry.ops, entry.label, entry);
+    return this.enqueue(() => {
+      const entry = this.undoStack.pop();
+      return entry ? this.run('undo', entry.ops, entry.label, entry) : Promise.resolve(null);
+    });
   }
 
   redo(): Promise<EditOutcome | null> {
-    const entry = this.redoStack.pop();
-    if (!entry) return Promise.resolve(null);
-    this.hooks.changed?.();
-    return this.enqueue('redo', entry.ops, entry.label, entry);
+    return this.enqueue(() => {
+      const entry = this.redoStack.pop();
+      return entry ? this.run('redo', entry.ops, entry.label, entry) : Promise.resolve(null);
+    });
   }
 
   /** Wait for every queued edit (tests, and before leaving the page). */
@@ -77,10 +79,10 @@ export class TimelineEditor {
     return this.chain.then(() => undefined);
   }
 
-  private enqueue(kind: Kind, ops: TimelineOp[], label: string, entry: HistoryEntry | null): Promise<EditOutcome | null> {
+  private enqueue(task: () => Promise<EditOutcome | null>): Promise<EditOutcome | null> {
     this.pending += 1;
     this.hooks.changed?.();
-    const run = this.chain.then(() => this.run(kind, ops, label, entry));
+    const run = this.chain.then(task);
     this.chain = run.catch(() => undefined);
     return run.finally(() => {
       this.pending -= 1;
