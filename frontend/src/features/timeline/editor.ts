@@ -112,7 +112,7 @@ export class TimelineEditor {
     if (!outcome.kept) {
       hooks.write(outcome.current);
       const what = kind === 'undo' ? `Undo of “${label}”` : kind === 'redo' ? `Redo of “${label}”` : `Your ${label}`;
-      hooks.notice(`${what} could not be kept: someone else changed the timeline first. ${outcome.reason}`.trim());
+      hooks.notice(`${what} could not be kept: someone else changed the timeline first. ${outcome.reason} Everything else is as it was.`.replace(/\s+/g, ' ').trim());
       return outcome;
     }
     hooks.write(outcome.after);
