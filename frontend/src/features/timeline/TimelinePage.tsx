@@ -244,6 +244,22 @@ export function TimelinePage() {
     if (x < left || x > left + visible - 20) el.scrollLeft = Math.max(0, x - visible * 0.25);
   }, [frame, ppf]);
 
+  // Ctrl/⌘ + wheel zooms (a native listener: React's wheel listeners are passive).
+  const ppfRef = useRef(ppf);
+  ppfRef.current = ppf;
+  const hasTimeline = timeline !== undefined;
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      e.preventDefault();
+      setZoom(stepZoom(ppfRef.current, e.deltaY < 0 ? 1 : -1));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, [hasTimeline]);
+
   const seek = useCallback((f: number) => setFrame(Math.max(0, Math.round(f))), []);
 
   // Undo / redo keys (not while typing in a field: the field's own undo wins there).
@@ -456,11 +472,6 @@ export function TimelinePage() {
       <div
         className="tl-scroll"
         ref={scrollRef}
-        onWheel={(e) => {
-          if (!(e.ctrlKey || e.metaKey)) return;
-          e.preventDefault();
-          setZoom(stepZoom(ppf, e.deltaY < 0 ? 1 : -1));
-        }}
       >
         <div className="tl-canvas" style={{ width: laneWidth + LABEL_W }} onPointerMove={moveHandleDrag} onPointerUp={endHandleDrag} onPointerCancel={() => setDrag(null)}>
           <Ruler
