@@ -18,9 +18,12 @@ How the chunks join cleanly:
   it does inside one stream. Only the first chunk keeps its priming packet; the MP4 edit
   list trims it, and the last packet is given the exact remaining length, so the declared
   audio length is exactly the film's sample count.
-* A chunk is cached by the SHA-256 of exactly what the encoder is fed (pre-roll, chunk,
-  post-roll, as float32) plus the encoder settings: the same input always gives the same
-  packets, and any change anywhere the chunk can hear re-encodes it.
+* A chunk is cached by a hash of exactly what the encoder is fed (pre-roll, chunk,
+  post-roll) plus the encoder settings: the same input always gives the same packets, and
+  any change anywhere the chunk can hear re-encodes it. The input is known by its
+  *digests*: one BLAKE2b per 1024-sample frame of the mix before the loudness gain (made
+  while the mix streams through the loudness measurement), with the gain in the key, so a
+  re-export mixes the film once and re-mixes only the chunks it must encode.
 
 ``encode_track`` writes an ``.m4a`` (AAC in MP4, packets copied from the cache) that the
 final mux copies next to the picture.
@@ -116,13 +119,24 @@ def encode_pcm(pcm: np.ndarray, spec: MasterSpec) -> tuple[bytes, list[Packet]]:
     return bytes(ctx.extradata or b""), out
 
 
-def _chunk_key(pcm: np.ndarray, spec: MasterSpec, a: int, b: int, s0: int, total: int) -> str:
+def frame_digests(pcm: np.ndarray, start: int) -> list[bytes]:
+    """Digests of the 1024-sample frames of ``pcm`` (float32 (n, channels)), which starts at
+    film sample ``start`` (a multiple of 1024)."""
+    if start % AAC_FRAME:
+        raise ValueError("digests start on the AAC frame grid")
+    data = np.ascontiguousarray(pcm, dtype="<f4")
+    return [hashlib.blake2b(data[i : i + AAC_FRAME].tobytes(), digest_size=16).digest() for i in range(0, len(data), AAC_FRAME)]
+
+
+def _chunk_key(digests: list[bytes], salt: str, spec: MasterSpec, a: int, b: int, s0: int, s1: int, total: int) -> str:
     h = hashlib.sha256()
-    settings = {**CODEC_SETTINGS, "rate": spec.sample_rate, "channels": spec.channels}
-    # The kept range and the chunk's place relative to the input decide which packets are kept;
-    # whether it is the film's last chunk decides the length of its final packet.
-    h.update(json.dumps({"settings": settings, "keep": [a - s0, b - s0], "first": a == 0, "last": b == total}).encode())
-    h.update(np.ascontiguousarray(pcm, dtype="<f4").tobytes())
+    settings = {**CODEC_SETTINGS, "rate": spec.sample_rate, "channels": spec.channels, "salt": salt}
+    # The input's length and the kept range (relative to the input) decide which packets are
+    # kept; whether it is the film's first/last chunk decides the priming and the final length.
+    keep = {"settings": settings, "input": s1 - s0, "keep": [a - s0, b - s0], "first": a == 0, "last": b == total}
+    h.update(json.dumps(keep, sort_keys=True).encode())
+    for d in digests[s0 // AAC_FRAME : -(-s1 // AAC_FRAME)]:
+        h.update(d)
     return h.hexdigest()
 
 
@@ -137,13 +151,12 @@ def _load(entry) -> tuple[bytes, list[Packet]]:
 
 
 def _chunk_packets(
-    a: int, b: int, total: int, read: MixReader, spec: MasterSpec, cache
+    a: int, b: int, total: int, read: MixReader, spec: MasterSpec, cache, digests: list[bytes], salt: str
 ) -> tuple[bytes, list[Packet], bool]:
     """(extradata, packets at film positions, reused?) of the chunk [a, b)."""
     s0 = max(0, a - PREROLL_FRAMES * AAC_FRAME)
     s1 = min(total, b + POSTROLL_FRAMES * AAC_FRAME)
-    pcm = read(s0, s1)
-    key = _chunk_key(pcm, spec, a, b, s0, total)
+    key = _chunk_key(digests, salt, spec, a, b, s0, s1, total)
     # Cached packets are timed relative to the chunk's first input sample: the same input
     # anywhere in a film (say, silence) is the same entry.
     entry = cache.get(AUDIO, key) if cache is not None else None
@@ -155,7 +168,7 @@ def _chunk_packets(
             packets = None  # a damaged entry: encode again (and replace it)
     reused = packets is not None
     if packets is None:
-        extradata, encoded = encode_pcm(pcm, spec)
+        extradata, encoded = encode_pcm(read(s0, s1), spec)
         lo, hi = (-AAC_FRAME if a == 0 else a - s0), b - s0
         packets = [p for p in encoded if lo <= p.pts < hi]
         if b == total and packets:
@@ -198,19 +211,27 @@ def encode_track(
     out_path: Path,
     *,
     cache=None,
+    digests: list[bytes] | None = None,
+    salt: str = "",
     progress: Callable[[float], None] | None = None,
 ) -> TrackStats:
     """Encode the film's mix (``read(start, stop)``, ``total`` samples) to ``out_path``
-    (.m4a), reusing every cached chunk whose input is unchanged."""
+    (.m4a), reusing every cached chunk whose input is unchanged. ``digests`` are the
+    ``frame_digests`` of what ``read`` returns — or of the mix before a gain that ``salt``
+    names; without them they are made here (one extra pass over the mix)."""
     stats = TrackStats()
     bounds = chunk_bounds(total)
     stats.chunks = len(bounds)
+    if digests is None:
+        digests = [d for a, b in bounds for d in frame_digests(read(a, b), a)]
+    if len(digests) != -(-total // AAC_FRAME):
+        raise ValueError(f"{len(digests)} frame digests for {total} samples")
     extradata: bytes | None = None
     packets: list[Packet] = []
     beat = ff.current_heartbeat()
     last_beat = time.monotonic()
     for i, (a, b) in enumerate(bounds):
-        x, chunk, reused = _chunk_packets(a, b, total, read, spec, cache)
+        x, chunk, reused = _chunk_packets(a, b, total, read, spec, cache, digests, salt)
         if extradata is None:
             extradata = x
         elif x != extradata:

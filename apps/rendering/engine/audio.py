@@ -141,12 +141,16 @@ def duck_envelope(intervals: Sequence[tuple[int, int]], rate: int) -> Callable[[
         if len(pos) == 0:
             return env + 1
         lo, hi = int(pos[0]), int(pos[-1])
+        if not any(not (e + release < lo or s - attack > hi) for s, e in merged):
+            return np.ones(len(pos), dtype=np.float32)
         for s, e in merged:
             if e + release < lo or s - attack > hi:
                 continue
-            up = np.clip((pos - (s - attack)) / attack, 0.0, 1.0)
-            down = np.clip(((e + release) - pos) / release, 0.0, 1.0)
-            np.maximum(env, np.minimum(up, down).astype(np.float32), out=env)
+            i0, i1 = np.searchsorted(pos, [s - attack, e + release + 1])  # only where it moves
+            p = pos[i0:i1]
+            up = np.clip((p - (s - attack)) / attack, 0.0, 1.0)
+            down = np.clip(((e + release) - p) / release, 0.0, 1.0)
+            np.maximum(env[i0:i1], np.minimum(up, down).astype(np.float32), out=env[i0:i1])
         return (1.0 - (1.0 - floor) * env).astype(np.float32)
 
     return gain
@@ -155,6 +159,27 @@ def duck_envelope(intervals: Sequence[tuple[int, int]], rate: int) -> Callable[[
 # --------------------------------------------------------------------------------------------
 # Streaming mix
 # --------------------------------------------------------------------------------------------
+
+
+def _data_offset(path: Path) -> int | None:
+    """Where the samples of a RIFF/WAVE file start (the ``data`` chunk's payload)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            pos = 12
+            while True:
+                hdr = fh.read(8)
+                if len(hdr) < 8:
+                    return None
+                size = int.from_bytes(hdr[4:], "little")
+                if hdr[:4] == b"data":
+                    return pos + 8
+                pos += 8 + size + (size & 1)
+                fh.seek(pos)
+    except OSError:
+        return None
 
 
 class WavSource:
@@ -166,25 +191,39 @@ class WavSource:
         self._w = wave.open(str(path), "rb")
         _check_format(self._w, self.path, spec)
         self.samples = self._w.getnframes()
+        # Mapped straight from the file where the data chunk's offset is known (no copies
+        # through the wave module); else read through it.
+        offset = _data_offset(self.path)
+        self._map = None
+        if offset is not None and self.samples:
+            try:
+                self._map = np.memmap(self.path, dtype="<i2", mode="r", offset=offset, shape=(self.samples, spec.channels))
+            except (OSError, ValueError):
+                self._map = None
 
     def read(self, offset: int, count: int) -> np.ndarray:
         out = np.zeros((count, self.spec.channels), dtype=np.float32)
         if offset >= self.samples or count <= 0:
             return out
         avail = min(count, self.samples - offset)
-        self._w.setpos(offset)
-        raw = np.frombuffer(self._w.readframes(avail), dtype="<i2").reshape(-1, self.spec.channels)
-        out[: len(raw)] = raw.astype(np.float32) / 32768.0
+        if self._map is not None:
+            raw = self._map[offset : offset + avail]
+        else:
+            self._w.setpos(offset)
+            raw = np.frombuffer(self._w.readframes(avail), dtype="<i2").reshape(-1, self.spec.channels)
+        np.multiply(raw, np.float32(1 / 32768), out=out[: len(raw)], casting="unsafe")
         return out
 
     def close(self) -> None:
+        self._map = None
         self._w.close()
 
 
 @dataclass
 class Placement:
     """``source`` placed at timeline sample ``start`` for ``length`` samples (fitted: cut or
-    padded with silence), times ``volume`` and the optional envelope ``gain(positions)``."""
+    padded with silence), times ``volume`` and the optional envelope ``gain(positions)``
+    (which may return None where it is 1 throughout)."""
 
     source: WavSource
     start: int
@@ -204,7 +243,9 @@ def mix_range(lo: int, hi: int, placements: Sequence[Placement], spec: MasterSpe
         if p.volume != 1.0:
             part *= np.float32(p.volume)
         if p.gain is not None:
-            part *= p.gain(np.arange(a, b, dtype=np.int64))[:, None]
+            g = p.gain(np.arange(a, b, dtype=np.int64))
+            if g is not None:
+                part *= g[:, None]
         buf[a - lo : b - lo] += part
     return buf
 

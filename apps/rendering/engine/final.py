@@ -52,7 +52,7 @@ import numpy as np
 from apps.rendering.plan import ConformedPiece, FinalResult, MasterSpec, PlanAudioClip, RenderPlan, SegmentMaster
 
 from . import ffmpeg
-from .aac import encode_track
+from .aac import AAC_FRAME, encode_track, frame_digests
 from .audio import (
     Placement,
     WavSource,
@@ -123,6 +123,19 @@ def build_final(
             for chunk in mix_chunks(total, placements, spec):
                 yield chunk.astype("<f4").tobytes()
 
+        # The measuring pass also takes the digest of every AAC frame of the mix: the cached
+        # AAC chunks are found by them, so the mix is made once and only re-made where a chunk
+        # must be encoded.
+        digests: list[bytes] = []
+
+        def measured_stream() -> Iterator[bytes]:
+            step = 480 * AAC_FRAME
+            for a in range(0, total, step):
+                chunk = mix_range(a, min(total, a + step), placements, spec)
+                if cache is not None:
+                    digests.extend(frame_digests(chunk, a))
+                yield chunk.astype("<f4").tobytes()
+
         raw_in = ["-f", "f32le", "-ar", str(spec.sample_rate), "-ac", str(spec.channels), "-i", "pipe:0"]
         timeout = ffmpeg.timeout_for(seconds)
 
@@ -131,7 +144,7 @@ def build_final(
             [*raw_in, "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
             what="The final mix could not be measured for loudness",
             timeout=timeout,
-            stdin_chunks=stream(),
+            stdin_chunks=measured_stream(),
             loglevel="info",
             progress=lambda s: report(0.1 + 0.2 * min(1.0, s / max(seconds, 1e-9))),
         )
@@ -155,8 +168,9 @@ def build_final(
 
             track = work / "audio.m4a"
             audio_stats = encode_track(
-                total, read, spec, track, cache=cache, progress=lambda f: report(0.3 + 0.55 * f)
-            )
+                total, read, spec, track, cache=cache, digests=digests, salt=f"gain={gain!r}",
+                progress=lambda f: report(0.3 + 0.55 * f),
+            )  # fmt: skip
             args = [
                 "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(track),
                 "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
@@ -341,9 +355,18 @@ def _envelope(start: int, end: int, fade_in: int, fade_out: int, duck):
         return None
 
     def gain(pos):
-        g = ramp_up(pos, start, fade_in) * ramp_down(pos, end, fade_out)
+        # Only the parts of the envelope that move here are computed (most of a long music
+        # bed is at gain 1 outside its fades and the narration).
+        g = None
+        lo, hi = int(pos[0]), int(pos[-1])
+        if fade_in and lo < start + fade_in:
+            g = ramp_up(pos, start, fade_in)
+        if fade_out and hi >= end - fade_out:
+            down = ramp_down(pos, end, fade_out)
+            g = down if g is None else g * down
         if duck is not None:
-            g *= duck(pos)
+            d = duck(pos)
+            g = d if g is None else g * d
         return g
 
     return gain
