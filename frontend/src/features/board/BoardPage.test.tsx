@@ -136,16 +136,20 @@ describe('BoardPage', () => {
       });
       ws.push({ type: 'presence.changed', data: { presence: [{ user_id: 3, username: 'ana' }, { user_id: 5, username: 'chen', segments: ['s1'] }] } });
     });
-    expect(byTestId(view.container, 'who').map((li) => li.textContent)).toEqual(['ana', 'chen']);
-    expect(byTestId(view.container, 'segment-row')[0].textContent).toContain('Here now: chen');
+    await waitFor(() => expect(byTestId(view!.container, 'who').map((li) => li.textContent)).toEqual(['ana', 'chen']));
+    await waitFor(() => expect(byTestId(view!.container, 'segment-row')[0].textContent).toContain('Here now: chen'));
 
     segments = [seg('s1', 0, 'chen'), seg('s2', 1, 'bo')];
     await act(async () => {
       ws.push({ type: 'segment.claimed', data: { id: 's1', status: 'claimed', owner: { id: 5, username: 'chen' }, revision: 2 } });
     });
-    const row = byTestId(view.container, 'segment-row')[0];
-    expect(byTestId(row, 'segment-owner')[0].textContent).toBe('chen');
-    expect(row.dataset.status).toBe('claimed');
+    // The event updates the cache and refetches: wait for the page to redraw (a busy machine
+    // may take a moment), rather than reading it straight after the event.
+    await waitFor(() => {
+      const row = byTestId(view!.container, 'segment-row')[0];
+      expect(byTestId(row, 'segment-owner')[0].textContent).toBe('chen');
+      expect(row.dataset.status).toBe('claimed');
+    });
   });
 });
 
