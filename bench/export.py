@@ -6,7 +6,8 @@ sound; the shots reuse them with different trims, so every shot has its own cach
 plus a music bed and a few narration clips. Prints:
 
 * first export time (engine only: conform + segment masters + final),
-* re-export time after one take changes (one piece and one master re-encoded),
+* re-export time after one take changes (one piece, one master and the AAC chunks around
+  that shot re-encoded),
 * the same cut rendered naively with moviepy (``concatenate_videoclips(method="compose")``
   + ``write_videofile``), and the ratio naive / re-export,
 * decoded audio length minus video length of the engine's MP4 (ms and frames).
@@ -234,7 +235,11 @@ def main() -> None:
         )
         print(
             f"                each: {result2.encoded_pieces} piece and {result2.encoded_masters} master encoded, "
-            f"{cache2.stats['pieces_hit']} pieces and {cache2.stats['masters_hit']} masters from the cache"
+            f"{cache2.stats['pieces_hit']} pieces and {cache2.stats['masters_hit']} masters from the cache;"
+        )
+        print(
+            f"                sound: {result2.audio_chunks_encoded} of {result2.audio_chunks_encoded + result2.audio_chunks_reused} "
+            f"AAC chunks encoded, the rest from the cache (loudness gain {result2.gain_db:+.2f} dB; first export {result.gain_db:+.2f} dB)"
         )
 
         frames = count_video_packets(result2.mp4_path)
