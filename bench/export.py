@@ -78,6 +78,10 @@ def build_plan(
     return RenderPlan(project_id="bench", project_title="Bench", spec=SPEC, segments=tuple(segments), audio=audio)
 
 
+def _db(gain: float | None) -> str:
+    return "dynamic (loudnorm)" if gain is None else f"{gain:+.2f} dB"
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and its waited-for children (ffmpeg): unlike wall time, it
     does not grow when other work shares the machine."""
@@ -239,7 +243,7 @@ def main() -> None:
         )
         print(
             f"                sound: {result2.audio_chunks_encoded} of {result2.audio_chunks_encoded + result2.audio_chunks_reused} "
-            f"AAC chunks encoded, the rest from the cache (loudness gain {result2.gain_db:+.2f} dB; first export {result.gain_db:+.2f} dB)"
+            f"AAC chunks encoded, the rest from the cache (loudness gain {_db(result2.gain_db)}; first export {_db(result.gain_db)})"
         )
 
         frames = count_video_packets(result2.mp4_path)
