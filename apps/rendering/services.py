@@ -2,19 +2,20 @@
 
 The pipeline, on the ``render`` queue (tasks in ``tasks.py`` only call these functions)::
 
-    export_create ──on commit──▶ start_export ──▶ render_export_segment × N ──join──▶ finish_export
-                                 (claim, fan out)   (conform shots + master)         (final MP4,
+    export_create ──on commit──▶ start_export ──▶ render_export_segment × N ──chord──▶ finish_export
+                                 (claim, fan out)   (conform shots + master)          (final MP4,
                                                                                       deliverables,
                                                                                       artifacts)
 
-Fan-out and join use the database, not a Celery chord: every segment task, when its master
-is built, marks its ``ExportSegment`` row done (a conditional UPDATE, so a redelivered task
-never counts twice) and increments ``Export.segments_done``; then each tries to claim the
-final step with ``UPDATE … SET final_started_at=now WHERE final_started_at IS NULL AND
-segments_done >= segments_total``. Exactly one task wins (the row lock serialises the
-UPDATEs), and at least one sees the full count (the last to commit). This needs no result
-backend, behaves the same in eager mode and in the CLI, and survives a segment task that is
-retried or redelivered after a worker died.
+The fan-out is a Celery chord (``tasks.py``); the database keeps the truth of the join: every
+segment task, when its master is built, marks its ``ExportSegment`` row done (a conditional
+UPDATE, so a redelivered task never counts twice) and increments ``Export.segments_done``;
+then each tries to claim the final step with ``UPDATE … SET final_started_at=now WHERE
+final_started_at IS NULL AND segments_done >= segments_total``. Exactly one task wins (the
+row lock serialises the UPDATEs), and at least one sees the full count (the last to commit).
+``export_finish`` runs only for a claimed attempt, so the chord's body (or the CLI, which runs
+the same steps in one process) builds the final cut exactly once, and a segment task that is
+retried or redelivered after a worker died changes nothing.
 
 Every task carries the attempt number it was started for: when the reaper restarts an
 export (its worker died), tasks of the old attempt find ``attempts`` changed and stop.
@@ -519,6 +520,8 @@ def export_finish(*, export_id, attempt: int, listener: ProgressListener = None)
     export = Export.objects.select_related("project").filter(pk=export_id).first()
     if export is None or export.state != ExportState.RUNNING or export.attempts != attempt:
         return None
+    if export.final_started_at is None:
+        return None  # not every segment is done (or this attempt was restarted): nothing to join
     workdir = _work_dir(export.pk, "final")
     uploaded: list[str] = []
     try:

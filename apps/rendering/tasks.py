@@ -2,19 +2,24 @@
 worker process per core). Each takes ids, calls one service, and is idempotent: a task whose
 export is gone, finished, cancelled or restarted (another attempt) returns quietly.
 
-    start_export(export_id)                       claim, fan out one task per segment
-    render_export_segment(export_id, seg, n)      conform its shots, build its master; the
-                                                  task that completes the set enqueues:
-    finish_export(export_id, n)                   final MP4, deliverables, artifacts
+    start_export(export_id)                       claim the export, then a chord:
+      render_export_segment(export_id, seg, n)    × segments, in parallel on every render worker:
+                                                  conform its shots, build its master
+      └▶ finish_export(export_id, n)              the chord's body, once all are done: final MP4,
+                                                  deliverables, artifacts
 
-The join is a database counter (see ``services``), not a chord: no result backend needed.
+The chord's join lives in the result backend (Redis). The database keeps its own count of the
+segments done (``services``): ``finish_export`` runs only for the attempt whose segments are
+all done and whose final step was claimed, so a duplicate or late body does nothing, and an
+export whose chord never completes (a lost result backend, a crashed task) is found by the
+reaper through its stale heartbeat instead of hanging.
 """
 
 from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import chord, shared_task
 
 logger = logging.getLogger(__name__)
 
@@ -27,33 +32,26 @@ def start_export(export_id: str) -> int:
     if started is None:
         return 0
     attempt, segment_ids = started
-    for segment_id in segment_ids:
-        try:
-            render_export_segment.delay(str(export_id), segment_id, attempt)
-        except Exception:  # the broker went away mid fan-out
-            logger.exception("could not enqueue segment %s of export %s", segment_id, export_id)
-            services.export_fail(export_id=export_id, attempt=attempt, error=services.ENQUEUE_FAILED)
-            break
+    header = [render_export_segment.si(str(export_id), segment_id, attempt) for segment_id in segment_ids]
+    try:
+        chord(header)(finish_export.si(str(export_id), attempt))
+    except Exception:  # the broker or the result backend went away mid fan-out
+        logger.exception("could not enqueue the segments of export %s", export_id)
+        services.export_fail(export_id=export_id, attempt=attempt, error=services.ENQUEUE_FAILED)
     return len(segment_ids)
 
 
-@shared_task(name="apps.rendering.tasks.render_export_segment", ignore_result=True, acks_late=True)
+# The chord counts this task's results, so (unlike every other task) it stores them.
+@shared_task(name="apps.rendering.tasks.render_export_segment", ignore_result=False, acks_late=True)
 def render_export_segment(export_id: str, segment_id: str, attempt: int) -> bool:
     from . import services
 
-    claimed = services.export_render_segment(export_id=export_id, segment_id=segment_id, attempt=attempt)
-    if claimed:
-        try:
-            finish_export.delay(str(export_id), attempt)
-        except Exception:
-            logger.exception("could not enqueue the final step of export %s", export_id)
-            services.export_fail(export_id=export_id, attempt=attempt, error=services.ENQUEUE_FAILED)
-    return claimed
+    return services.export_render_segment(export_id=export_id, segment_id=segment_id, attempt=attempt)
 
 
 @shared_task(name="apps.rendering.tasks.finish_export", ignore_result=True, acks_late=True)
 def finish_export(export_id: str, attempt: int) -> str | None:
     from . import services
 
-    export = services.export_finish(export_id=export_id, attempt=attempt)
+    export = services.export_finish(export_id=export_id, attempt=attempt)  # no-op unless the final step is claimed
     return export.state if export is not None else None

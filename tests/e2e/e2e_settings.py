@@ -31,6 +31,7 @@ if _db_name:
 _prefix = env("MONTAGE_E2E_PREFIX", default="")
 if _prefix:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{_prefix}:"}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{_prefix}:"}
     # Provider concurrency slots live in Redis too (leased for minutes): a job of another
     # run on the same Redis must not hold this run's local-animatic slots.
     MONTAGE_RATELIMIT_PREFIX = f"{_prefix}:gen"

@@ -227,12 +227,49 @@ def test_the_join_counts_each_segment_once_and_starts_the_final_once(film):
     assert services.export_render_segment(export_id=export.pk, segment_id=first, attempt=attempt) is False
     export.refresh_from_db()
     assert (export.segments_done, export.final_started_at) == (1, None)
+    # A chord body run early (or for a set that is not complete) joins nothing.
+    assert services.export_finish(export_id=export.pk, attempt=attempt) is None
+    assert Export.objects.get(pk=export.pk).state == "running"
     assert services.export_render_segment(export_id=export.pk, segment_id=second, attempt=attempt) is True
     assert services.export_render_segment(export_id=export.pk, segment_id=second, attempt=attempt) is False
     export.refresh_from_db()
     assert export.segments_done == 2 and export.final_started_at is not None
     assert services.export_finish(export_id=export.pk, attempt=attempt).state == "succeeded"
     assert services.export_finish(export_id=export.pk, attempt=attempt) is None  # a duplicate: nothing to do
+
+
+def test_start_export_fans_out_as_a_chord_joined_by_the_final_step(film, monkeypatch):
+    from apps.rendering import tasks
+
+    sent = {}
+
+    def fake_chord(header):
+        sent["header"] = list(header)
+        return lambda body: sent.setdefault("body", body)
+
+    monkeypatch.setattr(tasks, "chord", fake_chord)
+    export = services.export_create_for(project=film.crew.project, kind="final", enqueue=False)
+    assert tasks.start_export(str(export.pk)) == 2
+    attempt = Export.objects.get(pk=export.pk).attempts
+    segments = [str(film.crew.seg.pk), str(film.crew.open_seg.pk)]  # in timeline order
+    assert [(t.task, t.args) for t in sent["header"]] == [
+        ("apps.rendering.tasks.render_export_segment", (str(export.pk), s, attempt)) for s in segments
+    ]
+    assert (sent["body"].task, sent["body"].args) == ("apps.rendering.tasks.finish_export", (str(export.pk), attempt))
+    assert not tasks.render_export_segment.ignore_result  # the chord counts its results
+
+
+def test_an_export_whose_chord_cannot_be_sent_fails_with_a_reason(film, monkeypatch):
+    from apps.rendering import tasks
+
+    def broken(header):
+        raise ConnectionError("result backend down")
+
+    monkeypatch.setattr(tasks, "chord", broken)
+    export = services.export_create_for(project=film.crew.project, kind="final", enqueue=False)
+    tasks.start_export(str(export.pk))
+    export.refresh_from_db()
+    assert export.state == "failed" and export.error == services.ENQUEUE_FAILED
 
 
 def test_an_export_whose_worker_died_is_finished_by_the_second_attempt(film, settings, django_capture_on_commit_callbacks):
