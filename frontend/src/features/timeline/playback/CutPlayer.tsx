@@ -151,7 +151,7 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
       </div>
       <div className="cut-player__bar">
         <button type="button" className="cut-player__button" data-testid="cut-player-step-back" aria-label="Back one frame" disabled={empty} onClick={() => engineRef.current?.step(-1)}>
-          ⏮
+          <StepIcon direction="back" />
         </button>
         <button
           type="button"
@@ -165,7 +165,7 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
           {state.playing ? '❚❚' : '▶'}
         </button>
         <button type="button" className="cut-player__button" data-testid="cut-player-step-forward" aria-label="Forward one frame" disabled={empty} onClick={() => engineRef.current?.step(1)}>
-          ⏭
+          <StepIcon direction="forward" />
         </button>
         <span className="cut-player__timecode" data-testid="cut-player-timecode">
           {formatTimecode(state.frame, schedule.rate)}
@@ -183,5 +183,15 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
         </span>
       </div>
     </div>
+  );
+}
+
+/** Frame-step icons drawn as SVG (the ⏮/⏭ glyphs are missing from many system fonts). */
+function StepIcon({ direction }: { direction: 'back' | 'forward' }) {
+  const d = direction === 'back' ? 'M3 2h2v10H3zM12 2v10L6 7z' : 'M9 2h2v10H9zM2 2v10l6-5z';
+  return (
+    <svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true" focusable="false">
+      <path d={d} fill="currentColor" />
+    </svg>
   );
 }
