@@ -203,3 +203,44 @@ def timeline_comments(*, project, limit: int = 2000) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def timeline_audio_sources(*, project, limit: int = 500) -> list[dict[str, Any]]:
+    """Ready takes that are sound only (speech, music, effects generated or uploaded as takes),
+    newest first: what the timeline offers to place on its audio tracks. One query."""
+    from apps.production.models import Take
+
+    rows = (
+        Take.objects.filter(shot__segment__project=project, status="ready", media__kind="audio")
+        .order_by("-created_at")
+        .values(
+            "id", "number", "provenance", "shot_id", "shot__title", "shot__position", "shot__segment_id",
+            "shot__segment__title", "shot__segment__position", "media_id", "media__duration_seconds",
+            "author__username", "created_at",
+        )[:limit]
+    )  # fmt: skip
+    out = []
+    for row in rows:
+        prov = row["provenance"] if isinstance(row["provenance"], dict) else {}
+        seconds = row["media__duration_seconds"]
+        out.append(
+            {
+                "take": str(row["id"]),
+                "number": row["number"],
+                "media": str(row["media_id"]),
+                "shot": {"id": str(row["shot_id"]), "title": row["shot__title"], "position": row["shot__position"]},
+                "segment": {
+                    "id": str(row["shot__segment_id"]),
+                    "title": row["shot__segment__title"],
+                    "position": row["shot__segment__position"],
+                },
+                "backend": prov.get("backend") or "",
+                "model": prov.get("model") or "",
+                "text": prov.get("prompt") or "",
+                "duration_seconds": seconds,
+                "duration_frames": length_in_frames(seconds, project.fps),
+                "author": row["author__username"],
+                "created_at": row["created_at"],
+            }
+        )
+    return out

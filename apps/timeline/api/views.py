@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.projects.access import project_access
-from apps.timeline.selectors import timeline_comments, timeline_get
+from apps.timeline.selectors import timeline_audio_sources, timeline_comments, timeline_get
 from apps.timeline.services import timeline_apply
 
 
@@ -36,3 +36,12 @@ class TimelineCommentsView(APIView):
     def get(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id)
         return Response(timeline_comments(project=access.project))
+
+
+class TimelineAudioSourcesView(APIView):
+    """Sound-only takes (speech, music) that can be placed on the audio tracks (read-only)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id)
+        return Response(timeline_audio_sources(project=access.project))

@@ -32,6 +32,7 @@ import type {
   MediaDetail,
   Timeline,
   TimelineComment,
+  AudioSource,
   TimelineOp,
 } from './types';
 
@@ -62,6 +63,7 @@ export function makeApi(c: ApiClient) {
       patchTimeline: (id: string, revision: number, ops: TimelineOp[]) =>
         c.patch<Timeline>(`/projects/${id}/timeline/`, { revision, ops }),
       timelineComments: (id: string) => c.get<TimelineComment[]>(`/projects/${id}/timeline/comments/`),
+      audioSources: (id: string) => c.get<AudioSource[]>(`/projects/${id}/timeline/audio-sources/`),
       media: (mediaId: string) => c.get<MediaDetail>(`/media/${mediaId}/`),
       review: (id: string) => c.get<ReviewItem[]>(`/projects/${id}/review/`),
     },

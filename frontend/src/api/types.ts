@@ -351,6 +351,23 @@ export interface Timeline {
 }
 
 /** `GET /projects/{id}/timeline/comments/`: a time-coded comment on a pick. */
+/** A sound-only take (speech, music) that can be placed on an audio track. */
+export interface AudioSource {
+  take: string;
+  number: number;
+  media: string;
+  shot: { id: string; title: string; position: number };
+  segment: { id: string; title: string; position: number };
+  backend: string;
+  model: string;
+  /** The prompt it was generated from: for narration, the line spoken (subtitles). */
+  text: string;
+  duration_seconds: number | null;
+  duration_frames: number | null;
+  author: string | null;
+  created_at: string;
+}
+
 export interface TimelineComment {
   id: string;
   take: string;

@@ -12,6 +12,7 @@ export const qk = {
   activity: (pid: string) => ['project', pid, 'activity'] as const,
   timeline: (pid: string) => ['project', pid, 'timeline'] as const,
   timelineComments: (pid: string) => ['project', pid, 'timeline-comments'] as const,
+  audioSources: (pid: string) => ['project', pid, 'audio-sources'] as const,
   media: (pid: string, mediaId: string) => ['project', pid, 'media', mediaId] as const,
   review: (pid: string) => ['project', pid, 'review'] as const,
   references: (pid: string) => ['project', pid, 'references'] as const,

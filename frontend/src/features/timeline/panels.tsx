@@ -1,15 +1,19 @@
 /** The timeline's side panels: the shots of an expanded segment (trims, transitions, order),
  * the audio clip inspector, adding audio, and markers. */
 
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 import type { AudioClip, AudioTrackName, TimelineMarker, TimelineOp, TransitionKind } from '../../api/types';
 import { AUDIO_TRACKS, TRANSITION_KINDS } from '../../api/types';
+import { api } from '../../api/endpoints';
 import { uploadFile } from '../../api/upload';
 import { Badge } from '../../components/States';
 import { label, SEGMENT_STATUS_LABEL } from '../../lib/format';
 import { describeFrames, formatTimecode, timecodeBase, type Rate } from '../../lib/timecode';
 import { reportError } from '../../state/errors';
+import { qk } from '../../state/keys';
+import { useProject } from '../projects/ProjectContext';
 import { clampTrim, trimLimit, type SegmentLayout } from './model';
 
 export const TRANSITION_LABEL: Record<TransitionKind, string> = { cut: 'Cut', crossfade: 'Crossfade', fade_black: 'Fade to black' };
@@ -332,6 +336,19 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
   const [volume, setVolume] = useState(100);
   const [text, setText] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
+  const { project } = useProject();
+  const sources = useQuery({
+    queryKey: qk.audioSources(project.id),
+    queryFn: () => api.projects.audioSources(project.id),
+    enabled: source === 'take',
+  });
+  const pickTake = (id: string) => {
+    setTakeId(id);
+    const picked = sources.data?.find((s) => s.take === id);
+    // A speech take's line becomes the narration clip's subtitle text (still editable).
+    if (picked?.text && !text) setText(picked.text);
+    if (picked && /speech|voice|eleven/i.test(picked.backend) && track === 'music') setTrack('narration');
+  };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -383,8 +400,19 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
           </label>
         ) : (
           <label className="field grow">
-            <span>Take id</span>
-            <input data-testid="audio-add-take" value={takeId} onChange={(e) => setTakeId(e.target.value)} placeholder="the id of a speech or music take" />
+            <span>Take (sound only: speech, music)</span>
+            <select data-testid="audio-add-take" value={takeId} onChange={(e) => pickTake(e.target.value)} disabled={sources.isLoading}>
+              <option value="">
+                {sources.isLoading ? 'Loading takes…' : sources.data?.length ? 'Choose a take' : 'No sound-only takes yet (generate speech in a shot)'}
+              </option>
+              {sources.data?.map((s) => (
+                <option key={s.take} value={s.take}>
+                  {`Seg ${s.segment.position + 1} · Shot ${s.shot.position + 1} · take ${s.number}${s.backend ? ` · ${s.backend}` : ''}${
+                    s.duration_seconds ? ` · ${s.duration_seconds.toFixed(1)} s` : ''
+                  }${s.text ? ` — “${s.text.length > 48 ? `${s.text.slice(0, 47)}…` : s.text}”` : ''}`}
+                </option>
+              ))}
+            </select>
           </label>
         )}
       </div>
