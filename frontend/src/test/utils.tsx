@@ -7,6 +7,7 @@ import { MemoryRouter, Route, Routes } from 'react-router';
 
 import type { Me, Project } from '../api/types';
 import { ProjectProvider } from '../features/projects/ProjectContext';
+import { ProjectSocket } from '../realtime/socket';
 import { createQueryClient } from '../state/queryClient';
 import { qk } from '../state/keys';
 
@@ -127,3 +128,25 @@ export async function press(el: Element, key: string): Promise<void> {
 export function jsonResponse(status: number, body: unknown): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
+
+/** A WebSocket stand-in: `FakeWS.last.push(message)` delivers a server frame to the app. */
+export class FakeWS {
+  static last: FakeWS | null = null;
+  readyState = 1;
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: ((e: { code: number }) => void) | null = null;
+  onopen = null;
+  onerror = null;
+  constructor(public url: string) {
+    FakeWS.last = this;
+  }
+  send() {}
+  close() {}
+  push(message: unknown) {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+}
+
+/** A project socket factory for `RealtimeProvider` that talks to a `FakeWS`. */
+export const socketFactory = (projectId: string) =>
+  new ProjectSocket(projectId, { url: 'ws://test/', WebSocketImpl: FakeWS as unknown as new (url: string) => WebSocket });

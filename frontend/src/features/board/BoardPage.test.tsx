@@ -4,8 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Segment } from '../../api/types';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { RealtimeProvider, usePresence } from '../../realtime/RealtimeProvider';
-import { ProjectSocket } from '../../realtime/socket';
-import { byTestId, click, jsonResponse, PROJECT, render, waitFor, type Rendered } from '../../test/utils';
+import { byTestId, click, jsonResponse, FakeWS, PROJECT, render, socketFactory, waitFor, type Rendered } from '../../test/utils';
 import { BoardPage, moveInList } from './BoardPage';
 
 const seg = (id: string, position: number, owner: string | null): Segment => ({
@@ -25,22 +24,6 @@ const seg = (id: string, position: number, owner: string | null): Segment => ({
   created_at: '',
 });
 
-class FakeWS {
-  static last: FakeWS | null = null;
-  readyState = 1;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number }) => void) | null = null;
-  onopen = null;
-  onerror = null;
-  constructor(public url: string) {
-    FakeWS.last = this;
-  }
-  send() {}
-  close() {}
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
 
 let segments: Segment[] = [];
 let claimAnswer: Response | null = null;
@@ -71,8 +54,6 @@ function Presence() {
   return <ul>{usePresence().map((p) => <li key={p.user_id} data-testid="who">{p.username}</li>)}</ul>;
 }
 
-const socketFactory = (projectId: string) =>
-  new ProjectSocket(projectId, { url: 'ws://test/', WebSocketImpl: FakeWS as unknown as new (url: string) => WebSocket });
 
 describe('BoardPage', () => {
   it('lists segments with owner and status, and offers artists a claim', async () => {

@@ -3,8 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Export, Role, Segment } from '../../api/types';
 import { RealtimeProvider } from '../../realtime/RealtimeProvider';
-import { ProjectSocket } from '../../realtime/socket';
-import { byTestId, click, flush, jsonResponse, PROJECT, render, waitFor, type Rendered } from '../../test/utils';
+import { byTestId, click, flush, jsonResponse, FakeWS, PROJECT, render, socketFactory, waitFor, type Rendered } from '../../test/utils';
 import { ExportsPage, formatBytes } from './ExportsPage';
 
 const seg = (id: string, position: number, owner: string | null): Segment => ({
@@ -55,25 +54,6 @@ const DONE_ARTIFACTS: Export['artifacts'] = [
   { kind: 'credits', url: '/media/exports/e1/film-credits.txt', size: 300, filename: 'film-credits.txt', content_type: 'text/plain' },
 ];
 
-class FakeWS {
-  static last: FakeWS | null = null;
-  readyState = 1;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number }) => void) | null = null;
-  onopen = null;
-  onerror = null;
-  constructor(public url: string) {
-    FakeWS.last = this;
-  }
-  send() {}
-  close() {}
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
-
-const socketFactory = (projectId: string) =>
-  new ProjectSocket(projectId, { url: 'ws://test/', WebSocketImpl: FakeWS as unknown as new (url: string) => WebSocket });
 
 let segments: Segment[] = [];
 let exports: Export[] = [];
