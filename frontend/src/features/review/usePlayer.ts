@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 
+import { usePlayerKeys } from '../../lib/playerKeys';
 import { frameAtTime, stepFrame, timeOfFrame, type Rate } from '../../lib/timecode';
 
 export interface PlayerControls {
@@ -151,48 +152,5 @@ export function usePlayer(video: RefObject<HTMLVideoElement | null>, rate: Rate,
   return { frame, playing, speed, toggle, pause, step, seekFrame, forward, backward };
 }
 
-/** Keys of the review player, ignored while typing in a field. */
-export function usePlayerKeys(controls: PlayerControls, enabled: boolean): void {
-  const ref = useRef(controls);
-  ref.current = controls;
-  useEffect(() => {
-    if (!enabled) return;
-    const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement | null;
-      if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
-      if (event.ctrlKey || event.metaKey || event.altKey) return;
-      const c = ref.current;
-      switch (event.key) {
-        case 'ArrowLeft':
-          c.step(event.shiftKey ? -10 : -1);
-          break;
-        case 'ArrowRight':
-          c.step(event.shiftKey ? 10 : 1);
-          break;
-        case ' ':
-          // A focused button handles its own space (except the queue's items, where space
-          // right after choosing a take should play it); everywhere else it is play/pause.
-          if (target?.tagName === 'BUTTON' && !target.closest('[data-player-keys="space"]')) return;
-          c.toggle();
-          break;
-        case 'k':
-        case 'K':
-          c.pause();
-          break;
-        case 'l':
-        case 'L':
-          c.forward();
-          break;
-        case 'j':
-        case 'J':
-          c.backward();
-          break;
-        default:
-          return;
-      }
-      event.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [enabled]);
-}
+/** Keys of the review player (shared with the cut player). */
+export { usePlayerKeys };

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 
 import type { Timeline } from '../../../api/types';
+import { usePlayerKeys } from '../../../lib/playerKeys';
 import { formatTimecode } from '../../../lib/timecode';
 import { CutEngine, type EngineState } from './engine';
 import { buildSchedule } from './schedule';
@@ -19,11 +20,6 @@ const INITIAL: EngineState = { frame: 0, playing: false, speed: 1, clipIndex: -1
 
 /** Reported frames the parent has not fed back yet (it renders only the latest of a batch). */
 const RING = 64;
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
-}
 
 /**
  * Plays the cut from the proxies: two <video> elements take turns so joins have no gap,
@@ -81,44 +77,16 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
     engine.seek(frame);
   }, [frame]);
 
-  useEffect(() => {
-    if (!keyboard) return;
-    const onKey = (event: KeyboardEvent) => {
-      const engine = engineRef.current;
-      if (!engine || event.defaultPrevented || isTyping(event.target)) return;
-      if (event.ctrlKey || event.metaKey || event.altKey) return;
-      switch (event.key) {
-        case ' ':
-          // A focused button (the play button among them) handles its own space.
-          if ((event.target as HTMLElement | null)?.tagName === 'BUTTON') return;
-          engine.toggle();
-          break;
-        case 'k':
-        case 'K':
-          engine.pause();
-          break;
-        case 'l':
-        case 'L':
-          engine.forward();
-          break;
-        case 'j':
-        case 'J':
-          engine.backward();
-          break;
-        case 'ArrowLeft':
-          engine.step(event.shiftKey ? -10 : -1);
-          break;
-        case 'ArrowRight':
-          engine.step(event.shiftKey ? 10 : 1);
-          break;
-        default:
-          return;
-      }
-      event.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [keyboard]);
+  usePlayerKeys(
+    {
+      toggle: () => engineRef.current?.toggle(),
+      pause: () => engineRef.current?.pause(),
+      forward: () => engineRef.current?.forward(),
+      backward: () => engineRef.current?.backward(),
+      step: (delta) => engineRef.current?.step(delta),
+    },
+    keyboard,
+  );
 
   const clip = state.clipIndex >= 0 ? schedule.clips[state.clipIndex] : undefined;
   const broken = clip ? state.broken.includes(clip.index) : false;
