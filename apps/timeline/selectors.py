@@ -63,6 +63,17 @@ def _pick_out(row: dict, fps: Fraction, request) -> dict:
 
 
 def timeline_get(*, project, request=None) -> dict[str, Any]:
+    """The timeline as of one revision. Its parts come from separate queries: under READ
+    COMMITTED (PostgreSQL) an edit committing between them would pair the revision read first
+    with rows of the next one, so the read is made again until the revision held still."""
+    for _ in range(5):
+        data = _timeline_read(project=project, request=request)
+        if Timeline.objects.filter(project=project).values_list("revision", flat=True).first() == data["revision"]:
+            break
+    return data
+
+
+def _timeline_read(*, project, request=None) -> dict[str, Any]:
     from apps.production.models import Segment, Shot, Take
 
     fps = project.fps
