@@ -36,26 +36,11 @@ from tests.conftest import make_user  # noqa: E402
 from tests.rendering.conftest import make_clip, real_take  # noqa: E402
 
 from .harness import BrowserApi, django_side  # noqa: E402
+from .ui import LIVE, PASSWORD, UI, sign_in, tid  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "pw-Montage-42"
-
-UI = 15_000  # a click answered by the API
-LIVE = 10_000  # an event from another person arriving over the socket
 RENDER = 180_000  # the worker conforming, joining and packaging a tiny film
-
-
-def tid(scope, name: str):
-    return scope.get_by_test_id(name)
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/login")
-    tid(page, "login-username").fill(username)
-    tid(page, "login-password").fill(PASSWORD)
-    tid(page, "login-submit").click()
-    expect(page).not_to_have_url(re.compile(r"/login"), timeout=UI)
 
 
 def watch_progress(page, export_id: str) -> None:
