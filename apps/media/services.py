@@ -451,13 +451,19 @@ def _claim(media_id: Any) -> MediaFile | None:
 
 
 def _notify_takes(media: MediaFile) -> None:
-    """Tell the production app that this media ended ready or failed."""
+    """Tell the production app (takes) and the timeline (audio clips) that this media ended
+    ready or failed."""
     from apps.production.services import take_media_finished  # local: production imports media
+    from apps.timeline.services import timeline_media_finished
 
     try:
         take_media_finished(media=media)
     except Exception:  # the media row is final; a failure here is the takes' bug
         logger.exception("take_media_finished failed for media %s", media.pk)
+    try:
+        timeline_media_finished(media=media)
+    except Exception:
+        logger.exception("timeline_media_finished failed for media %s", media.pk)
 
 
 class _Heartbeat:

@@ -164,6 +164,12 @@ class _Editor:
                             MediaFile.objects.filter(pk=media.pk).update(project=self.project)
             if media is None:
                 raise ValidationError("media must be an upload or take of this project.", fields={"ops": ["Unknown media."]})
+            if media.status == "pending":
+                # A file uploaded for the audio tracks is ingested (probe, waveform) once placed;
+                # ``timeline_media_finished`` tells the editors when it is ready.
+                from apps.media.services import media_enqueue_ingest
+
+                media_enqueue_ingest(media=media)
             fields["media"] = media
         if clip is None or "start_frame" in op:
             fields["start_frame"] = _int(op, "start_frame")
@@ -270,3 +276,21 @@ def timeline_apply(*, access: Access, revision: Any, ops: list[dict]) -> int:
             data={"revision": new_revision, "ops": [o["op"] for o in ops]}, revision=new_revision,
         )
     return new_revision
+
+
+def timeline_media_finished(*, media) -> None:
+    """Called by ingest when a media file ends ready or failed: if clips on a timeline use it,
+    tell that project's editors (``timeline.changed``; the revision is unchanged, nobody edited)
+    so their pages show its length and waveform, or its error."""
+    rows = (
+        AudioClip.objects.filter(media=media)
+        .values_list("timeline__project_id", "timeline__revision")
+        .distinct()
+    )
+    from apps.core.events import publish_on_commit
+
+    for project_id, revision in rows:
+        publish_on_commit(
+            project_id, "timeline.changed", {"revision": revision, "media": str(media.pk), "media_status": media.status},
+            revision=revision,
+        )

@@ -283,8 +283,15 @@ export function TimelinePage() {
 
   const clips = useMemo(() => (shown ? audioTracks(shown).flatMap((t) => t.clips) : []), [shown]);
   const mediaIds = useMemo(() => Array.from(new Set(clips.map((c) => c.media?.id).filter((id): id is string => Boolean(id)))), [clips]);
+  // The media's status is part of the key: a clip placed while its file is still being
+  // ingested gets its waveform once the timeline reports the file ready.
+  const mediaStatus = useMemo(() => new Map(clips.map((c) => [c.media?.id, c.media?.status ?? ''])), [clips]);
   const mediaDetails = useQueries({
-    queries: mediaIds.map((id) => ({ queryKey: qk.media(pid, id), queryFn: () => api.projects.media(id), staleTime: 5 * 60_000 })),
+    queries: mediaIds.map((id) => ({
+      queryKey: [...qk.media(pid, id), mediaStatus.get(id) ?? ''],
+      queryFn: () => api.projects.media(id),
+      staleTime: 5 * 60_000,
+    })),
   });
   const waveforms = useMemo(() => {
     const map = new Map<string, number[]>();
