@@ -177,3 +177,22 @@ def test_a_damaged_gain_file_is_ignored(tmp_path):
     path: Path = final_mod._gain_file(cache, plan)
     path.write_text("{not json")
     assert final_mod._chosen_gain(_measured(-20.2), -16.0, cache, plan) == pytest.approx(4.2)  # exact, not held
+
+
+def test_a_mix_no_single_gain_can_normalise_goes_through_loudnorm_whole(engine_clips, tmp_path):  # noqa: F811
+    """Quiet, with a full-scale click: +24 dB would clip, so loudnorm (dynamic) normalises it
+    and the track is encoded in one run — still exactly as long as the picture."""
+    from apps.rendering.plan import PlanAudioClip, PlanSegment, SourceRef
+    from tests.rendering.media import ffmpeg as make
+    from tests.rendering.test_engine import shot
+
+    spec = MasterSpec(width=160, height=90, fps_num=24, fps_den=1)
+    fx = tmp_path / "click.wav"
+    make("-f", "lavfi", "-i", "aevalsrc='0.01*sin(2*PI*440*t)+if(between(t,1,1.002),0.99,0)':s=48000:c=stereo:d=3", "-c:a", "pcm_s16le", str(fx))
+    seg = PlanSegment(id="seg-0", position=0, title="", owner=None, shots=(shot(None, frames=72),))
+    clip = PlanAudioClip(id="fx", track="effects", source=SourceRef("fx", "sha-fx"), start_frame=0)
+    plan = RenderPlan(project_id="p", project_title="Click", spec=spec, segments=(seg,), audio=(clip,))
+    cache = RenderCache(tmp_path / "cache")
+    *_, result = _render(plan, cache, engine_clips, tmp_path / "out", audio_sources={"fx": fx})
+    assert result.gain_db is None and result.audio_chunks_encoded == result.audio_chunks_reused == 0
+    assert audio_declared_samples(result.mp4_path) == samples_at(72, spec)
