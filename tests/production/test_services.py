@@ -122,8 +122,8 @@ def test_events_are_recorded_only_on_commit(crew, acc, django_capture_on_commit_
 
 
 def test_seed_demo_is_idempotent(db, capsys):
-    call_command("seed_demo")
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-footage")
+    call_command("seed_demo", "--no-footage")
     project = Project.objects.get(slug="the-lighthouse")
     assert project.memberships.count() == 8
     assert project.segments.count() == 6
