@@ -28,7 +28,7 @@ from apps.projects.services import project_create
 from tests.conftest import make_user
 from tests.rendering.conftest import make_clip
 
-from .harness import django_side
+from .harness import BrowserApi, django_side
 from .ui import LIVE, PASSWORD, UI, sign_in, tid
 
 
@@ -142,6 +142,16 @@ def open_timeline(studio, name: str, username: str, film: Film, *, valve: bool =
         expect(tid(page, f"segment-block-{seg}")).to_be_visible(timeout=UI)
     page.evaluate("() => { window.__noReload = true; }")
     return page, socket
+
+
+def director_and_artist_on_dusk(studio, film: Film):
+    """Both people on the timeline with Dusk (the artist's segment) expanded: (director's page,
+    artist's page, the artist's API client)."""
+    boss, _ = open_timeline(studio, "director", film.director.username, film)
+    ana, _ = open_timeline(studio, "artist", film.artist.username, film)
+    for page in (boss, ana):
+        tid(page, f"segment-expand-{film.dusk}").click()
+    return boss, ana, BrowserApi(ana)
 
 
 def assert_not_reloaded(page) -> None:

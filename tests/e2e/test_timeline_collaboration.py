@@ -35,6 +35,7 @@ from .film import (  # noqa: E402
     api_shots,
     api_trim,
     assert_not_reloaded,
+    director_and_artist_on_dusk,
     expect_order,
     expect_revision,
     expect_trim,
@@ -240,11 +241,8 @@ def test_stale_edit_is_reapplied_or_reported_and_nothing_else_is_lost(studio, se
 
 def test_undo_and_redo_of_own_trim_round_trip_through_the_server(studio, settings, tmp_path):
     film = make_film(studio, settings, tmp_path)
-    boss, _ = open_timeline(studio, "director", film.director.username, film)
-    ana, _ = open_timeline(studio, "artist", film.artist.username, film)
-    api = BrowserApi(ana)
+    boss, ana, api = director_and_artist_on_dusk(studio, film)
     for page in (boss, ana):
-        tid(page, f"segment-expand-{film.dusk}").click()
         expect_trim(page, film.lamp, 0, 24, timeout=UI)
     undo, redo = tid(ana, "timeline-undo"), tid(ana, "timeline-redo")
     expect(undo).to_be_disabled()

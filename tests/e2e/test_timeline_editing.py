@@ -32,6 +32,7 @@ from .film import (  # noqa: E402
     Film,
     api_trim,
     assert_not_reloaded,
+    director_and_artist_on_dusk,
     expect_trim,
     make_film,
     open_timeline,
@@ -103,11 +104,8 @@ def near(value: int, expected: int) -> bool:
 
 def test_owner_drags_a_shot_to_a_new_position_in_their_segment(studio, settings, tmp_path):
     film = make_film(studio, settings, tmp_path)
-    boss, _ = open_timeline(studio, "director", film.director.username, film)
-    ana, _ = open_timeline(studio, "artist", film.artist.username, film)
-    api = BrowserApi(ana)
+    boss, ana, api = director_and_artist_on_dusk(studio, film)
     for page in (boss, ana):
-        tid(page, f"segment-expand-{film.dusk}").click()
         shot_positions(page, [film.lamp, film.stairs], timeout=UI)
     _, timeline = api.call("GET", film.api_path, expect=200)
     assert api_shot_order(timeline, film.dusk) == [film.lamp, film.stairs], timeline
