@@ -81,3 +81,61 @@ export function makeTimeline(fpsRational: string, segments: ShotSpec[][], fps?: 
     markers: [],
   } as unknown as Timeline;
 }
+
+export interface AudioSpec {
+  id: string;
+  track: 'music' | 'narration' | 'effects';
+  url: string | null;
+  start: number;
+  /** the file's length in project frames (the server's `length_frames`) */
+  frames: number | null;
+  /** the file's duration; by default exactly `frames` at the timeline's rate */
+  seconds?: number | null;
+  volume?: number;
+  fadeIn?: number;
+  fadeOut?: number;
+  status?: string;
+}
+
+/** The timeline with clips on its audio tracks, shaped like `timeline_get`'s `audio_tracks`. */
+export function withAudio(timeline: Timeline, clips: AudioSpec[]): Timeline {
+  const [n, d] = timeline.fps_rational.split('/').map(Number);
+  const tracks = (['music', 'narration', 'effects'] as const).map((track) => ({
+    track,
+    clips: clips
+      .filter((c) => c.track === track)
+      .map((c) => ({
+        id: c.id,
+        track,
+        media: {
+          id: `media-${c.id}`,
+          status: c.status ?? 'ready',
+          error: '',
+          kind: 'audio',
+          url: c.url,
+          proxy_url: null,
+          thumbnail_url: null,
+          filmstrip_url: null,
+          filmstrip_frames: null,
+          duration_seconds: c.seconds !== undefined ? c.seconds : c.frames == null ? null : (c.frames * d) / n,
+          fps: null,
+          fps_num: null,
+          fps_den: null,
+          frame_count: null,
+          width: null,
+          height: null,
+          has_audio: true,
+          size: 1000,
+          original_name: `${c.id}.wav`,
+          content_type: 'audio/wav',
+        },
+        start_frame: c.start,
+        length_frames: c.frames,
+        volume: c.volume ?? 1,
+        fade_in_frames: c.fadeIn ?? 0,
+        fade_out_frames: c.fadeOut ?? 0,
+        text: '',
+      })),
+  }));
+  return { ...timeline, audio_tracks: tracks };
+}
