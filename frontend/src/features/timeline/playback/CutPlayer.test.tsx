@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { byTestId, click, render, type Rendered } from '../../../test/utils';
 import { CutPlayer } from './CutPlayer';
-import { makeTimeline } from './fixtures';
+import { makeTimeline, withAudio } from './fixtures';
 
 // a (in 12, 48 frames), b (24 frames), a slate (30 frames), d (24 frames) at 24 fps
 const TL = makeTimeline('24/1', [
@@ -16,6 +16,20 @@ const TL = makeTimeline('24/1', [
 ]);
 
 let seekTo: (frame: number) => void = () => {};
+let setTimeline: (tl: typeof TL) => void = () => {};
+
+// The same cut with an effect from 1 s to 3 s (frames 24–72) fading in over 1 s.
+const FX = { id: 'fx', track: 'effects' as const, url: '/fx.wav', start: 24, frames: 48, volume: 0.8, fadeIn: 24 };
+const TL_AUDIO = withAudio(TL, [FX]);
+
+/** A parent with audio tracks whose timeline can change (an edit). */
+function AudioHost() {
+  const [frame, setFrame] = useState(0);
+  const [timeline, setTl] = useState(TL_AUDIO);
+  seekTo = setFrame;
+  setTimeline = setTl;
+  return <CutPlayer timeline={timeline} frame={frame} onFrameChange={setFrame} />;
+}
 
 /** A parent like the Timeline page: it owns the playhead and feeds it back. */
 function Host() {
@@ -163,5 +177,62 @@ describe('CutPlayer', () => {
     expect((one('cut-player-play') as HTMLButtonElement).disabled).toBe(true);
     await key(' ');
     expect(playing()).toBe('false');
+  });
+
+  it('plays the audio tracks with the picture, and mutes them with the tracks toggle', async () => {
+    view = await render(<AudioHost />);
+    const mute = one('cut-player-tracks-mute');
+    expect(mute.dataset.muted).toBe('false');
+    expect(mute.getAttribute('aria-pressed')).toBe('false');
+    const box = one('cut-player-tracks');
+    const fx = () => box.querySelector<HTMLAudioElement>('audio[data-clip-id="fx"]');
+    // Starts within 2 s: waiting at its start.
+    expect(fx()?.getAttribute('src')).toBe('/fx.wav');
+    expect(fx()?.paused).toBe(true);
+
+    await click(one('cut-player-play'));
+    const a = onScreen();
+    await playTo(a, (12 + 30) / 24);
+    const el = fx()!;
+    expect(el.paused).toBe(false);
+    expect(el.muted).toBe(false);
+    expect(el.currentTime).toBeCloseTo(0.25, 9);
+    expect(el.volume).toBeCloseTo(0.2, 3);
+
+    await click(mute);
+    expect(mute.dataset.muted).toBe('true');
+    expect(mute.getAttribute('aria-pressed')).toBe('true');
+    expect(el.muted).toBe(true);
+    await playTo(a, (12 + 36) / 24);
+    expect(el.muted).toBe(true);
+    expect(el.currentTime).toBeCloseTo(0.5, 9);
+    await click(mute);
+    expect(el.muted).toBe(false);
+
+    await key('k');
+    expect(el.paused).toBe(true);
+    // A click on the ruler past the effect: released.
+    await act(async () => seekTo(100));
+    expect(fx()).toBeNull();
+    expect(box.querySelectorAll('audio')).toHaveLength(0);
+  });
+
+  it('drops the elements of a clip an edit removed, and all of them when the player goes', async () => {
+    view = await render(<AudioHost />);
+    const box = one('cut-player-tracks');
+    await act(async () => seekTo(30));
+    const el = box.querySelector<HTMLAudioElement>('audio[data-clip-id="fx"]')!;
+    expect(el).toBeTruthy();
+    await act(async () => setTimeline(withAudio(TL, [])));
+    expect(box.querySelectorAll('audio')).toHaveLength(0);
+    expect(el.isConnected).toBe(false);
+
+    await act(async () => setTimeline(withAudio(TL, [{ ...FX, id: 'fx2', url: '/fx2.wav' }])));
+    const el2 = box.querySelector<HTMLAudioElement>('audio[data-clip-id="fx2"]')!;
+    expect(el2.currentTime).toBeCloseTo(0.25, 9);
+    await view!.unmount();
+    view = null;
+    expect(el2.isConnected).toBe(false);
+    expect(el2.getAttribute('src')).toBeNull();
   });
 });

@@ -3,6 +3,8 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Timeline } from '../../../api/types';
 import { usePlayerKeys } from '../../../lib/playerKeys';
 import { formatTimecode } from '../../../lib/timecode';
+import { buildAudioBed } from './audioBed';
+import { AudioBedPlayer } from './audioTracks';
 import { CutEngine, type EngineState } from './engine';
 import { buildSchedule } from './schedule';
 import './CutPlayer.css';
@@ -24,10 +26,17 @@ const RING = 64;
 /**
  * Plays the cut from the proxies: two <video> elements take turns so joins have no gap,
  * slates stand in for shots without a playable pick, the playhead follows playback
- * (onFrameChange) and a new `frame` from outside seeks. Keys: space, J/K/L, ←/→.
+ * (onFrameChange) and a new `frame` from outside seeks. Keys: space, J/K/L, ←/→. The
+ * timeline's audio tracks play along (audioTracks.ts), with a mute toggle in the bar.
  */
 export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: CutPlayerProps) {
   const schedule = useMemo(() => buildSchedule(timeline), [timeline]);
+  const bed = useMemo(() => buildAudioBed(timeline), [timeline]);
+  const tracksBox = useRef<HTMLDivElement>(null);
+  const tracksRef = useRef<AudioBedPlayer | null>(null);
+  const bedRef = useRef(bed);
+  const [tracksMuted, setTracksMuted] = useState(false);
+  const tracksMutedRef = useRef(tracksMuted);
   const videoA = useRef<HTMLVideoElement>(null);
   const videoB = useRef<HTMLVideoElement>(null);
   const engineRef = useRef<CutEngine | null>(null);
@@ -42,17 +51,32 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
   }, [onFrameChange]);
 
   useEffect(() => {
-    const engine = new CutEngine([videoA.current!, videoB.current!], scheduleRef.current, setState, (f) => {
-      reported.current.push(f);
-      if (reported.current.length > RING) reported.current.shift();
-      onFrameRef.current(f);
-    });
+    const tracks = new AudioBedPlayer(tracksBox.current!, bedRef.current, () => engine.transport());
+    const engine = new CutEngine(
+      [videoA.current!, videoB.current!],
+      scheduleRef.current,
+      (s) => {
+        setState(s);
+        // Every reported frame, seek and play-state change: the audio tracks follow.
+        tracks.sync();
+      },
+      (f) => {
+        reported.current.push(f);
+        if (reported.current.length > RING) reported.current.shift();
+        onFrameRef.current(f);
+      },
+    );
     engineRef.current = engine;
+    tracksRef.current = tracks;
+    if (tracksMutedRef.current) tracks.setMuted(true);
     engine.seek(frameRef.current);
     setState(engine.state());
+    tracks.sync();
     return () => {
       engine.destroy();
+      tracks.destroy();
       engineRef.current = null;
+      tracksRef.current = null;
     };
   }, []);
 
@@ -60,6 +84,16 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
     scheduleRef.current = schedule;
     engineRef.current?.setSchedule(schedule);
   }, [schedule]);
+
+  useEffect(() => {
+    bedRef.current = bed;
+    tracksRef.current?.setBed(bed);
+  }, [bed]);
+
+  useEffect(() => {
+    tracksMutedRef.current = tracksMuted;
+    tracksRef.current?.setMuted(tracksMuted);
+  }, [tracksMuted]);
 
   useEffect(() => {
     frameRef.current = frame;
@@ -117,6 +151,8 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
         )}
         {empty && <div className="cut-player__empty">Nothing to play yet: the timeline has no shots.</div>}
       </div>
+      {/* The audio tracks' <audio> elements (managed by AudioBedPlayer, not by React). */}
+      <div ref={tracksBox} className="cut-player__tracks" data-testid="cut-player-tracks" hidden />
       <div className="cut-player__bar">
         <button type="button" className="cut-player__button" data-testid="cut-player-step-back" aria-label="Back one frame" disabled={empty} onClick={() => engineRef.current?.step(-1)}>
           <StepIcon direction="back" />
@@ -144,6 +180,23 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
             {speedLabel}
           </span>
         )}
+        <button
+          type="button"
+          className="cut-player__button cut-player__tracks-mute"
+          data-testid="cut-player-tracks-mute"
+          data-muted={tracksMuted ? 'true' : 'false'}
+          aria-pressed={tracksMuted}
+          aria-label={tracksMuted ? 'Unmute the audio tracks' : 'Mute the audio tracks'}
+          title={
+            bed.clips.length
+              ? `${tracksMuted ? 'Unmute' : 'Mute'} the music, narration and effects tracks (${bed.clips.length} clip${bed.clips.length === 1 ? '' : 's'})`
+              : 'No playable clips on the audio tracks'
+          }
+          onClick={() => setTracksMuted((m) => !m)}
+        >
+          <SpeakerIcon muted={tracksMuted} />
+          <span className="cut-player__tracks-label">Tracks</span>
+        </button>
         <span className="cut-player__now" data-testid="cut-player-now">
           {clip
             ? `Segment ${clip.segmentNumber}${clip.segmentTitle ? ` (${clip.segmentTitle})` : ''} · Shot ${clip.shotNumber}${clip.shotTitle ? ` — ${clip.shotTitle}` : ''}${clip.takeNumber != null && clip.kind === 'video' ? ` · take ${clip.takeNumber}` : ''}`
@@ -151,6 +204,20 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
         </span>
       </div>
     </div>
+  );
+}
+
+/** A speaker, struck through when the audio tracks are muted. */
+function SpeakerIcon({ muted }: { muted: boolean }) {
+  return (
+    <svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true" focusable="false">
+      <path d="M1 5h3l4-3v10L4 9H1z" fill="currentColor" />
+      {muted ? (
+        <path d="M9.5 4.5l4 5M13.5 4.5l-4 5" stroke="currentColor" strokeWidth="1.4" fill="none" />
+      ) : (
+        <path d="M10 4.5c1 1.4 1 3.6 0 5M11.8 3c1.8 2.3 1.8 5.7 0 8" stroke="currentColor" strokeWidth="1.2" fill="none" />
+      )}
+    </svg>
   );
 }
 

@@ -35,6 +35,15 @@ export interface EngineState {
   broken: number[];
 }
 
+/** Where playback is, finer than a frame: what the audio tracks follow. */
+export interface Transport {
+  /** timeline seconds (between frames while playing) */
+  seconds: number;
+  frame: number;
+  playing: boolean;
+  speed: number;
+}
+
 interface Slot {
   video: HTMLVideoElement;
   clip: number | null;
@@ -139,6 +148,26 @@ export class CutEngine {
       slate: this.clip >= 0 && this.isSlate(this.clip),
       broken: [...this.broken],
     };
+  }
+
+  /**
+   * The playhead in timeline seconds. While playing forward it is read from the playing
+   * video's currentTime (or a slate's clock), so it moves between frames; otherwise it is
+   * the start of the frame shown.
+   */
+  transport(): Transport {
+    const rate = this.schedule.rate;
+    const at = (frames: number) => (frames * rate.den) / rate.num;
+    let seconds = at(this.frame);
+    const clip = this.clip >= 0 ? this.schedule.clips[this.clip] : undefined;
+    if (clip && this.playing && this.speed > 0) {
+      let t: number | null = null;
+      if (this.clock) t = at(this.clock.f0) + ((this.scheduler.now() - this.clock.t0) / 1000) * this.speed;
+      else if (!this.isSlate(this.clip)) t = at(clip.start) + (this.slots[this.active].video.currentTime - at(clip.sourceIn));
+      // Never outside the frame reported (before) or the clip (after): they lead the picture.
+      if (t !== null && Number.isFinite(t)) seconds = Math.min(Math.max(t, seconds), at(clip.end));
+    }
+    return { seconds, frame: this.frame, playing: this.playing, speed: this.speed };
   }
 
   private emit(): void {
