@@ -30,17 +30,42 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from apps.generation.backends.base import (
     Backend,
     BackendContext,
     GenerationRequest,
     InputFile,
+    JobLost,
     PollResult,
+    ProviderError,
 )
 from tests.fakes.server import FakeProvider, tiny_mp4, tiny_png
 
 API_KEY = "sk-test"
 TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def provider_fixtures(fake_class: type[FakeProvider], backend_class: type[Backend]):
+    """The usual fixtures of an adapter test module, as ``server, fake, backend =
+    provider_fixtures(FakeRunway, RunwayBackend)``: the fake started once per module, reset
+    for every test, and a fresh backend."""
+
+    @pytest.fixture(scope="module")
+    def server():
+        with fake_class() as started:
+            yield started
+
+    @pytest.fixture
+    def fake(server):
+        return reset(server)
+
+    @pytest.fixture
+    def backend():
+        return backend_class()
+
+    return server, fake, backend
 
 
 def reset(fake: FakeProvider) -> FakeProvider:
@@ -121,6 +146,31 @@ def poll_until_done(backend: Backend, provider_job_id: str, ctx: BackendContext,
         if result.state in TERMINAL:
             return result, seen
     raise AssertionError(f"job {provider_job_id} not finished after {max_polls} polls: {[r.state for r in seen]}")
+
+
+def run_to_end(backend: Backend, provider_job_id: str, ctx: BackendContext, limit: int = 20) -> tuple[PollResult, list[str]]:
+    """Like ``poll_until_done``, with the states seen."""
+    final, seen = poll_until_done(backend, provider_job_id, ctx, max_polls=limit)
+    return final, [r.state for r in seen]
+
+
+def check_expired_output(backend: Backend, fake: FakeProvider, ctx: BackendContext, request: GenerationRequest, tmp_path: Path) -> None:
+    """Providers' output links expire within hours: a download after that is a readable error
+    that retrying cannot fix."""
+    job = backend.submit(request, ctx)
+    final, _ = poll_until_done(backend, job.provider_job_id, ctx)
+    fake.scenario["expire_outputs"] = True
+    with pytest.raises(ProviderError) as err:
+        backend.download(final.outputs[0], ctx, tmp_path / "take.mp4")
+    assert "expired" in err.value.message and not err.value.retryable
+
+
+def check_lost_job(backend: Backend, fake: FakeProvider, ctx: BackendContext, request: GenerationRequest) -> None:
+    """A job the provider no longer knows is JobLost (the job machinery then resubmits or fails)."""
+    job = backend.submit(request, ctx)
+    fake.scenario["lose_job"] = True
+    with pytest.raises(JobLost):
+        backend.poll(job.provider_job_id, ctx)
 
 
 def states(seen: list[PollResult]) -> list[tuple[str, int | None]]:

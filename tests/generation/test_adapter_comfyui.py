@@ -26,6 +26,7 @@ from apps.generation.backends.comfyui import (
 )
 from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.server import tiny_png
+from tests.generation.adapter_cases import check_expired_output, check_lost_job, run_to_end
 
 WORKFLOW = {
     "3": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}", "steps": 4, "cfg": 6.0, "model": ["4", 0], "latent_image": ["5", 0]}},
@@ -75,16 +76,6 @@ def t2v(**kw) -> GenerationRequest:
     }
     defaults.update(kw)
     return GenerationRequest(**defaults)
-
-
-def run_to_end(backend, job_id, ctx, limit=20):
-    seen = []
-    for _ in range(limit):
-        result = backend.poll(job_id, ctx)
-        seen.append(result.state)
-        if result.state in ("succeeded", "failed", "cancelled"):
-            return result, seen
-    raise AssertionError(f"never finished: {seen}")
 
 
 def posted_prompts(fake):
@@ -259,19 +250,11 @@ def test_restart_loses_the_job(fake, backend, ctx):
 
 
 def test_lose_job_scenario(fake, backend, ctx):
-    job = backend.submit(t2v(), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx, t2v())
 
 
 def test_expired_output(fake, backend, ctx, tmp_path):
-    job = backend.submit(t2v(), ctx)
-    result, _ = run_to_end(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(result.outputs[0], ctx, tmp_path / "x.mp4")
-    assert "expired" in err.value.message
+    check_expired_output(backend, fake, ctx, t2v(), tmp_path)
 
 
 def test_cancel_pending_and_running(fake, backend, ctx):

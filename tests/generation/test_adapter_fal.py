@@ -24,6 +24,8 @@ from tests.generation.adapter_cases import (
     assert_mp4,
     assert_png,
     assert_secret_hidden,
+    check_expired_output,
+    check_lost_job,
     ctx_for,
     data_uri,
     png_input,
@@ -249,21 +251,11 @@ def test_content_policy_refusal_of_a_video(fake, backend, tmp_path):
 
 
 def test_expired_output_is_a_readable_error(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(kling(), ctx)
-    final, _ = poll_until_done(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(final.outputs[0], ctx, tmp_path / "take.mp4")
-    assert "expired" in err.value.message
+    check_expired_output(backend, fake, ctx_for(fake, tmp_path), kling(), tmp_path)
 
 
 def test_lost_request_raises_job_lost(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(kling(), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx_for(fake, tmp_path), kling())
 
 
 def test_cancel_uses_the_cancel_url(fake, backend, tmp_path):

@@ -20,6 +20,7 @@ from apps.generation.backends.base import (
 )
 from apps.generation.backends.luma import LumaBackend, nearest_aspect_ratio
 from tests.fakes.luma import CallbackSink, FakeLuma
+from tests.generation.adapter_cases import check_expired_output, check_lost_job, run_to_end
 
 
 @pytest.fixture
@@ -42,16 +43,6 @@ def t2v(**kw) -> GenerationRequest:
     defaults = {"kind": "text_to_video", "model": "ray-2", "prompt": "a lighthouse at dusk", "duration_frames": 120, "width": 1280, "height": 720}
     defaults.update(kw)
     return GenerationRequest(**defaults)
-
-
-def run_to_end(backend, job_id, ctx, limit=20):
-    seen = []
-    for _ in range(limit):
-        result = backend.poll(job_id, ctx)
-        seen.append(result.state)
-        if result.state in ("succeeded", "failed", "cancelled"):
-            return result, seen
-    raise AssertionError(f"never finished: {seen}")
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -205,21 +196,13 @@ def test_moderated_generation_fails_readably(fake, backend, ctx):
 
 
 def test_lost_job(fake, backend, ctx):
-    job = backend.submit(t2v(), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx, t2v())
     with pytest.raises(JobLost):
         backend.poll("../../credits", ctx)
 
 
 def test_expired_output(fake, backend, ctx, tmp_path):
-    job = backend.submit(t2v(), ctx)
-    result, _ = run_to_end(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(result.outputs[0], ctx, tmp_path / "x.mp4")
-    assert not err.value.retryable and "expired" in err.value.message
+    check_expired_output(backend, fake, ctx, t2v(), tmp_path)
 
 
 def test_duplicate_callbacks_share_a_delivery_id(fake, backend, ctx):

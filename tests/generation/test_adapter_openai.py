@@ -9,7 +9,6 @@ import pytest
 from apps.generation.backends.base import (
     AuthError,
     BackendValidationError,
-    JobLost,
     ProviderError,
     QuotaExhausted,
     RateLimited,
@@ -21,29 +20,17 @@ from tests.fakes.openai_videos import FakeOpenAIVideos
 from tests.generation.adapter_cases import (
     assert_mp4,
     assert_secret_hidden,
+    check_expired_output,
+    check_lost_job,
     ctx_for,
     png_input,
     poll_until_done,
-    reset,
+    provider_fixtures,
     states,
     video_request,
 )
 
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAIVideos() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    return reset(server)
-
-
-@pytest.fixture
-def backend():
-    return OpenAIVideosBackend()
+server, fake, backend = provider_fixtures(FakeOpenAIVideos, OpenAIVideosBackend)
 
 
 def test_registered_under_its_name():
@@ -180,21 +167,11 @@ def test_failed_render_is_a_readable_unbilled_failure(fake, backend, tmp_path, f
 
 
 def test_expired_content_is_a_readable_error(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(video_request(model="sora-2", seconds=4), ctx)
-    final, _ = poll_until_done(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(final.outputs[0], ctx, tmp_path / "take.mp4")
-    assert "expired" in err.value.message and not err.value.retryable
+    check_expired_output(backend, fake, ctx_for(fake, tmp_path), video_request(model="sora-2", seconds=4), tmp_path)
 
 
 def test_lost_job_raises_job_lost(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(video_request(model="sora-2", seconds=4), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx_for(fake, tmp_path), video_request(model="sora-2", seconds=4))
 
 
 def test_cancel_deletes_the_video_and_tolerates_a_gone_one(fake, backend, tmp_path):

@@ -10,7 +10,6 @@ import pytest
 from apps.generation.backends.base import (
     AuthError,
     BackendValidationError,
-    JobLost,
     ProviderError,
     QuotaExhausted,
     RateLimited,
@@ -22,11 +21,13 @@ from tests.fakes.replicate import FakeReplicate
 from tests.generation.adapter_cases import (
     assert_mp4,
     assert_secret_hidden,
+    check_expired_output,
+    check_lost_job,
     ctx_for,
     data_uri,
     png_input,
     poll_until_done,
-    reset,
+    provider_fixtures,
     states,
     video_request,
 )
@@ -34,20 +35,7 @@ from tests.generation.adapter_cases import (
 WEBHOOK = "https://studio.example.com/api/webhooks/replicate/"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeReplicate() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    return reset(server)
-
-
-@pytest.fixture
-def backend():
-    return ReplicateBackend()
+server, fake, backend = provider_fixtures(FakeReplicate, ReplicateBackend)
 
 
 def wan(**kwargs):
@@ -196,21 +184,11 @@ def test_nsfw_flags_mark_outputs_filtered(fake, backend, tmp_path):
 
 
 def test_deleted_output_is_a_readable_error(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(wan(), ctx)
-    final, _ = poll_until_done(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(final.outputs[0], ctx, tmp_path / "take.mp4")
-    assert "expired" in err.value.message
+    check_expired_output(backend, fake, ctx_for(fake, tmp_path), wan(), tmp_path)
 
 
 def test_lost_prediction_raises_job_lost(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(wan(), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx_for(fake, tmp_path), wan())
 
 
 def test_cancel(fake, backend, tmp_path):

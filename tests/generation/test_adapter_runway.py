@@ -9,8 +9,6 @@ import pytest
 from apps.generation.backends.base import (
     AuthError,
     BackendValidationError,
-    JobLost,
-    ProviderError,
     QuotaExhausted,
     RateLimited,
     TransientError,
@@ -22,31 +20,19 @@ from tests.generation.adapter_cases import (
     assert_mp4,
     assert_png,
     assert_secret_hidden,
+    check_expired_output,
+    check_lost_job,
     ctx_for,
     data_uri,
     mp4_input,
     png_input,
     poll_until_done,
-    reset,
+    provider_fixtures,
     states,
     video_request,
 )
 
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeRunway() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    return reset(server)
-
-
-@pytest.fixture
-def backend():
-    return RunwayBackend()
+server, fake, backend = provider_fixtures(FakeRunway, RunwayBackend)
 
 
 def i2v(tmp_path, **kwargs):
@@ -248,21 +234,11 @@ def test_failed_task_is_a_readable_unbilled_failure(fake, backend, tmp_path, fla
 
 
 def test_expired_output_link_is_a_readable_error(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(i2v(tmp_path), ctx)
-    final, _ = poll_until_done(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(final.outputs[0], ctx, tmp_path / "take.mp4")
-    assert "expired" in err.value.message
+    check_expired_output(backend, fake, ctx_for(fake, tmp_path), i2v(tmp_path), tmp_path)
 
 
 def test_lost_task_raises_job_lost(fake, backend, tmp_path):
-    ctx = ctx_for(fake, tmp_path)
-    job = backend.submit(i2v(tmp_path), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx_for(fake, tmp_path), i2v(tmp_path))
 
 
 def test_cancel(fake, backend, tmp_path):

@@ -14,7 +14,6 @@ from apps.generation.backends.base import (
     GenerationRequest,
     InputFile,
     JobLost,
-    ProviderError,
     QuotaExhausted,
     RateLimited,
     TransientError,
@@ -22,6 +21,8 @@ from apps.generation.backends.base import (
 from apps.generation.backends.veo import VeoBackend
 from tests.fakes.server import tiny_png
 from tests.fakes.veo import FakeVeo
+from tests.generation.adapter_cases import check_expired_output, check_lost_job
+from tests.generation.adapter_cases import poll_until_done as run_to_end  # (final, every result seen)
 
 MODEL = "veo-3.1-generate-preview"
 
@@ -46,16 +47,6 @@ def t2v(**kw) -> GenerationRequest:
     defaults = {"kind": "text_to_video", "model": MODEL, "prompt": "waves on a black sand beach", "duration_frames": 192, "width": 1280, "height": 720}
     defaults.update(kw)
     return GenerationRequest(**defaults)
-
-
-def run_to_end(backend, job_id, ctx, limit=20):
-    seen = []
-    for _ in range(limit):
-        result = backend.poll(job_id, ctx)
-        seen.append(result)
-        if result.state in ("succeeded", "failed", "cancelled"):
-            return result, seen
-    raise AssertionError("never finished")
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -201,21 +192,13 @@ def test_partly_filtered_keeps_the_rest(fake, backend, ctx, tmp_path):
 
 
 def test_lost_operation(fake, backend, ctx):
-    job = backend.submit(t2v(), ctx)
-    fake.scenario["lose_job"] = True
-    with pytest.raises(JobLost):
-        backend.poll(job.provider_job_id, ctx)
+    check_lost_job(backend, fake, ctx, t2v())
     with pytest.raises(JobLost):
         backend.poll("https://evil.example.com/x", ctx)
 
 
 def test_expired_download(fake, backend, ctx, tmp_path):
-    job = backend.submit(t2v(), ctx)
-    result, _ = run_to_end(backend, job.provider_job_id, ctx)
-    fake.scenario["expire_outputs"] = True
-    with pytest.raises(ProviderError) as err:
-        backend.download(result.outputs[0], ctx, tmp_path / "x.mp4")
-    assert "expired" in err.value.message and not err.value.retryable
+    check_expired_output(backend, fake, ctx, t2v(), tmp_path)
 
 
 def test_key_does_not_follow_a_redirect_to_another_host(fake, backend, ctx, tmp_path):
