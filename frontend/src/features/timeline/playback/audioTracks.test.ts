@@ -194,6 +194,23 @@ describe('AudioBedPlayer with the engine', () => {
     expect(el.currentTime).toBeCloseTo(39 / 24 - 1, 9);
   });
 
+  it('waits while the video stalls for data and goes on from the playhead when it plays again', () => {
+    engine.seek(0);
+    engine.play();
+    playTo(videos[0], (12 + 30) / 24);
+    const el = fx()!;
+    expect(el.paused).toBe(false);
+    videos[0].dispatchEvent(new Event('waiting'));
+    expect(el.paused).toBe(true);
+    expect(el.currentTime).toBeCloseTo(0.25, 9);
+    expect(last.playing).toBe(true);
+    playTo(videos[0], (12 + 31) / 24); // a late timeupdate while still waiting
+    expect(el.paused).toBe(true);
+    videos[0].dispatchEvent(new Event('playing'));
+    expect(el.paused).toBe(false);
+    expect(el.currentTime).toBeCloseTo(31 / 24 - 1, 9);
+  });
+
   it('plays under a slate from the clock', () => {
     const tl = film([{ id: 'fx', track: 'effects', url: '/fx.wav', start: 80, frames: 48 }]);
     engine.destroy();

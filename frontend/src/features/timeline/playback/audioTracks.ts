@@ -11,8 +11,9 @@
  * - creates the missing ones (src = the clip's file, preload) and parks upcoming ones at 0;
  * - forward playback (1× or faster): plays the sounding ones at the transport's speed,
  *   moving them when they are more than RESYNC_SECONDS from where the playhead says;
- * - paused, stepping or shuttling backwards (J): pauses them (and mutes them) at the
- *   playhead's position, so a seek repositions them and playing again starts in place;
+ * - paused, stepping, shuttling backwards (J) or while the video stalls for data: pauses
+ *   them (and mutes them) at the playhead's position, so a seek repositions them and
+ *   playing again starts in place;
  * - sets each element's volume to the clip's gain (volume × fades × ducking) at the playhead.
  */
 
@@ -77,8 +78,9 @@ export class AudioBedPlayer {
   /** Bring the elements in line with the transport. */
   sync = (): void => {
     if (this.destroyed) return;
-    const { seconds: t, playing, speed } = this.source();
-    const forward = playing && speed > 0;
+    const { seconds: t, playing, speed, stalled } = this.source();
+    // While the picture is frozen waiting for data the sound waits too (paused where it is).
+    const forward = playing && speed > 0 && !stalled;
     const sounding = soundingAtSeconds(this.bed, t);
     // At 4× the next two seconds of film come in half a second: look further ahead.
     const upcoming = upcomingAtSeconds(this.bed, t, PRELOAD_SECONDS * (forward ? Math.max(1, speed) : 1));
@@ -110,7 +112,7 @@ export class AudioBedPlayer {
       el.muted = this.muted || !forward;
     }
 
-    if (forward && this.voices.size) {
+    if (playing && speed > 0 && this.voices.size) {
       if (this.poll === null) this.poll = setInterval(this.sync, POLL_MS);
     } else {
       this.stopPoll();

@@ -42,6 +42,8 @@ export interface Transport {
   frame: number;
   playing: boolean;
   speed: number;
+  /** playing forward but the video on screen is waiting for data: the picture is frozen */
+  stalled: boolean;
 }
 
 interface Slot {
@@ -50,6 +52,8 @@ interface Slot {
   src: string | null;
   /** a seek to apply once the metadata is there */
   pending: number | null;
+  /** the video fired `waiting` (out of data) and has not played since */
+  waiting: boolean;
 }
 
 type Scheduler = {
@@ -96,7 +100,7 @@ export class CutEngine {
   }
 
   private makeSlot(video: HTMLVideoElement, index: 0 | 1): Slot {
-    const slot: Slot = { video, clip: null, src: null, pending: null };
+    const slot: Slot = { video, clip: null, src: null, pending: null, waiting: false };
     video.preload = 'auto';
     video.playsInline = true;
     video.dataset.active = 'false';
@@ -122,12 +126,26 @@ export class CutEngine {
       if (failed === this.clip) this.enter(failed, this.frame, this.playing);
       else this.emit();
     };
+    // A stall freezes the picture; the audio tracks wait with it (see transport()).
+    const onWaiting = () => {
+      slot.waiting = true;
+      if (this.active === index) this.emit();
+    };
+    const onPlaying = () => {
+      if (!slot.waiting) return;
+      slot.waiting = false;
+      if (this.active === index) this.emit();
+    };
+    video.addEventListener('waiting', onWaiting);
+    video.addEventListener('playing', onPlaying);
     video.addEventListener('loadedmetadata', onMeta);
     video.addEventListener('timeupdate', onTick);
     video.addEventListener('seeked', onTick);
     video.addEventListener('ended', onEnded);
     video.addEventListener('error', onError);
     this.cleanups.push(() => {
+      video.removeEventListener('waiting', onWaiting);
+      video.removeEventListener('playing', onPlaying);
       video.removeEventListener('loadedmetadata', onMeta);
       video.removeEventListener('timeupdate', onTick);
       video.removeEventListener('seeked', onTick);
@@ -159,15 +177,20 @@ export class CutEngine {
     const rate = this.schedule.rate;
     const at = (frames: number) => (frames * rate.den) / rate.num;
     let seconds = at(this.frame);
+    let stalled = false;
     const clip = this.clip >= 0 ? this.schedule.clips[this.clip] : undefined;
     if (clip && this.playing && this.speed > 0) {
       let t: number | null = null;
       if (this.clock) t = at(this.clock.f0) + ((this.scheduler.now() - this.clock.t0) / 1000) * this.speed;
-      else if (!this.isSlate(this.clip)) t = at(clip.start) + (this.slots[this.active].video.currentTime - at(clip.sourceIn));
+      else if (!this.isSlate(this.clip)) {
+        const slot = this.slots[this.active];
+        t = at(clip.start) + (slot.video.currentTime - at(clip.sourceIn));
+        stalled = slot.waiting;
+      }
       // Never outside the frame reported (before) or the clip (after): they lead the picture.
       if (t !== null && Number.isFinite(t)) seconds = Math.min(Math.max(t, seconds), at(clip.end));
     }
-    return { seconds, frame: this.frame, playing: this.playing, speed: this.speed };
+    return { seconds, frame: this.frame, playing: this.playing, speed: this.speed, stalled };
   }
 
   private emit(): void {
@@ -208,6 +231,7 @@ export class CutEngine {
     if (slot.src !== clip.src) {
       slot.video.src = clip.src;
       slot.src = clip.src;
+      slot.waiting = false;
     }
     slot.clip = index;
     slot.video.dataset.clip = String(index);
