@@ -35,6 +35,8 @@ export interface BedClip {
   track: AudioTrackName;
   /** the file to play (the media's original, as the export mixes it) */
   src: string;
+  /** the media it plays (a signed URL may change between fetches; the file does not) */
+  mediaId: string | null;
   /** first timeline frame it sounds on */
   startFrame: number;
   /** timeline seconds where it starts and stops (cut at its file's end and the film's end) */
@@ -96,6 +98,7 @@ export function buildAudioBed(timeline: Timeline): AudioBed {
         id: clip.id,
         track: clip.track ?? track.track,
         src,
+        mediaId: clip.media?.id ?? null,
         startFrame,
         start,
         end,

@@ -261,7 +261,13 @@ describe('AudioBedPlayer with the engine', () => {
     expect(el.isConnected).toBe(false);
     expect(box.querySelector('audio[data-clip-id="m"]')).toBe(m);
 
+    // The same file under a new (signed) URL is not reloaded.
+    const resigned = film([{ ...music, url: '/m.wav?sig=2' }]);
+    tracks.setBed(buildAudioBed(resigned));
+    expect(audios()[0]).toBe(m);
+
     const replaced = film([{ ...music, url: '/m2.wav' }]);
+    (replaced.audio_tracks![0].clips[0].media as { id: string }).id = 'media-other';
     tracks.setBed(buildAudioBed(replaced));
     expect(audios()).toHaveLength(1);
     expect(audios()[0]).not.toBe(m);

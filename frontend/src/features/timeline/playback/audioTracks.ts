@@ -69,7 +69,9 @@ export class AudioBedPlayer {
     const byId = new Map(bed.clips.map((c) => [c.id, c]));
     for (const [id, voice] of this.voices) {
       const clip = byId.get(id);
-      if (!clip || clip.src !== voice.clip.src) this.release(id);
+      // Another file: a new element. The same media under a freshly signed URL keeps playing.
+      const sameFile = clip && (clip.mediaId && voice.clip.mediaId ? clip.mediaId === voice.clip.mediaId : clip.src === voice.clip.src);
+      if (!sameFile) this.release(id);
       else voice.clip = clip;
     }
     this.sync();
