@@ -31,6 +31,7 @@ import type { AudioClip, MediaDetail, Timeline, TimelineOp } from '../../api/typ
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Badge, Empty, Loading } from '../../components/States';
 import { label, SEGMENT_STATUS_LABEL } from '../../lib/format';
+import { isTyping } from '../../lib/playerKeys';
 import { describeFrames, formatTimecode, type Rate } from '../../lib/timecode';
 import type { PresenceEntry } from '../../realtime/protocol';
 import { usePresence, usePresenceLocation } from '../../realtime/RealtimeProvider';
@@ -265,8 +266,7 @@ export function TimelinePage() {
   // Undo / redo keys (not while typing in a field: the field's own undo wins there).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      const el = e.target as HTMLElement | null;
-      if (el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName))) return;
+      if (isTyping(e.target)) return;
       if (!(e.ctrlKey || e.metaKey)) return;
       const key = e.key.toLowerCase();
       if (key === 'z' && !e.shiftKey) {
