@@ -236,3 +236,59 @@ describe('CutPlayer', () => {
     expect(el2.getAttribute('src')).toBeNull();
   });
 });
+
+describe('CutPlayer transitions', () => {
+  // a (in 12, 48 frames), b crossfading in over a's last 8 frames (24 frames), then a slate
+  // fading up from black (fade_black of 4: b's last 2 frames down, the slate's first 2 up).
+  const XF = makeTimeline('24/1', [
+    [
+      { proxy: '/a.mp4', in: 12, frames: 48 },
+      { proxy: '/b.mp4', frames: 24, crossfade: 8 },
+      { proxy: null, frames: 20, fadeBlack: 4 },
+    ],
+  ]);
+
+  function XfHost() {
+    const [frame, setFrame] = useState(0);
+    seekTo = setFrame;
+    return <CutPlayer timeline={XF} frame={frame} onFrameChange={setFrame} />;
+  }
+
+  it('plays a crossfade with both videos and swaps after the overlap; a slate fades up from black', async () => {
+    view = await render(<XfHost />);
+    const [a, b] = [onScreen(), hidden()];
+    expect(one('cut-player-timecode').textContent).toContain('/ 00:00:03:12'); // 48 + 24 − 8 + 20 = 84 frames
+    await click(one('cut-player-play'));
+    await playTo(a, (12 + 44.5) / 24);
+    expect(one('cut-player').dataset.frame).toBe('44');
+    expect(a.paused).toBe(false);
+    expect(b.paused).toBe(false);
+    expect(b.dataset.over).toBe('true');
+    expect(b.style.opacity).toBe('0.5');
+    expect(b.currentTime).toBeCloseTo(4.5 / 24, 9);
+    expect(onScreen()).toBe(a);
+
+    await act(async () => {
+      b.currentTime = 8.05 / 24;
+    });
+    await playTo(a, (12 + 48.05) / 24);
+    expect(onScreen()).toBe(b);
+    expect(b.dataset.over).toBe('false');
+    expect(b.style.opacity).toBe('');
+    expect(a.paused).toBe(true);
+    expect(b.paused).toBe(false);
+    expect(one('cut-player-now').textContent).toContain('Shot 2');
+
+    await playTo(b, 23.5 / 24); // b's last frame: fading down
+    expect(one('cut-player').dataset.frame).toBe('63');
+    expect(b.style.opacity).toBe('0.5');
+    await playTo(b, 24.05 / 24);
+    const slate = one('cut-player-slate');
+    expect(one('cut-player').dataset.frame).toBe('64');
+    expect(slate.style.opacity).toBe('0');
+    await act(async () => seekTo(65));
+    expect(one('cut-player-slate').style.opacity).toBe('0.5');
+    await act(async () => seekTo(66));
+    expect(one('cut-player-slate').style.opacity).toBe('');
+  });
+});

@@ -6,7 +6,7 @@ import { formatTimecode } from '../../../lib/timecode';
 import { buildAudioBed } from './audioBed';
 import { AudioBedPlayer } from './audioTracks';
 import { CutEngine, type EngineState } from './engine';
-import { buildSchedule } from './schedule';
+import { buildSchedule, fadeLevel } from './schedule';
 import './CutPlayer.css';
 
 export interface CutPlayerProps {
@@ -26,7 +26,9 @@ const RING = 64;
 /**
  * Plays the cut from the proxies: two <video> elements take turns so joins have no gap,
  * slates stand in for shots without a playable pick, the playhead follows playback
- * (onFrameChange) and a new `frame` from outside seeks. Keys: space, J/K/L, ←/→. The
+ * (onFrameChange) and a new `frame` from outside seeks. Crossfades and fades to black are
+ * drawn as the export renders them (schedule.ts `layersAt`); a slate is never crossfaded (a
+ * cut at the end of the overlap) but fades to and from black. Keys: space, J/K/L, ←/→. The
  * timeline's audio tracks play along (audioTracks.ts), with a mute toggle in the bar.
  */
 export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: CutPlayerProps) {
@@ -125,6 +127,8 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
   const clip = state.clipIndex >= 0 ? schedule.clips[state.clipIndex] : undefined;
   const broken = clip ? state.broken.includes(clip.index) : false;
   const slate = clip && (clip.kind === 'slate' || broken) ? (clip.slate ?? { line1: `SEGMENT ${clip.segmentNumber} · SHOT ${clip.shotNumber}`, line2: '' }) : null;
+  // A slate fades to and from black like a picture (fade_black); it is never crossfaded (a cut).
+  const slateLevel = slate && clip ? fadeLevel(clip, state.frame) : 1;
   const empty = schedule.clips.length === 0;
   const size = timeline as unknown as { width?: number | null; height?: number | null };
   const aspect = size.width && size.height ? `${size.width} / ${size.height}` : '16 / 9';
@@ -143,7 +147,12 @@ export function CutPlayer({ timeline, frame, onFrameChange, keyboard = true }: C
         <video ref={videoA} className="cut-player__video" data-testid="cut-player-video-a" playsInline />
         <video ref={videoB} className="cut-player__video" data-testid="cut-player-video-b" playsInline />
         {slate && clip && (
-          <div className="cut-player__slate" data-testid="cut-player-slate" data-shot-id={clip.shotId}>
+          <div
+            className="cut-player__slate"
+            data-testid="cut-player-slate"
+            data-shot-id={clip.shotId}
+            style={slateLevel < 1 ? { opacity: slateLevel } : undefined}
+          >
             <div className="cut-player__slate-line1">{slate.line1}</div>
             <div className="cut-player__slate-line2">{broken ? 'PROXY UNAVAILABLE' : slate.line2}</div>
             {clip.shotTitle && <div className="cut-player__slate-title">{clip.shotTitle}</div>}

@@ -257,3 +257,198 @@ describe('CutEngine', () => {
     expect(srcSet).not.toHaveBeenCalled();
   });
 });
+
+describe('CutEngine: transitions', () => {
+  // a (in 12, 48 frames), then b (24 frames) crossfading in over a's last 8: 64 frames at 24 fps.
+  // b is the clip on screen from 48 (source 8); over 40–47 it plays over a at i/8.
+  const XF = makeTimeline('24/1', [
+    [
+      { proxy: '/a.mp4', in: 12, frames: 48 },
+      { proxy: '/b.mp4', frames: 24, crossfade: 8 },
+    ],
+  ]);
+  const opacity = (v: HTMLVideoElement) => (v.style.opacity === '' ? 1 : Number(v.style.opacity));
+  const over = (v: HTMLVideoElement) => v.dataset.over === 'true';
+
+  it('plays the incoming clip over the outgoing one during a crossfade, in step, and swaps after the overlap', () => {
+    setup(XF);
+    engine.seek(0);
+    const [a, b] = videos;
+    expect(src(b)).toBe('/b.mp4');
+    expect(b.currentTime).toBeCloseTo(0.5 / 24, 9); // parked on the overlap's first frame
+    engine.play();
+    playTo(a, (12 + 39.5) / 24);
+    expect(last.frame).toBe(39);
+    expect(b.paused).toBe(true);
+    expect(over(b)).toBe(false);
+
+    // First frame of the overlap: b starts playing over a, transparent.
+    playTo(a, (12 + 40.2) / 24);
+    expect(last.frame).toBe(40);
+    expect(active()).toBe(0);
+    expect(a.paused).toBe(false);
+    expect(b.paused).toBe(false);
+    expect(over(b)).toBe(true);
+    expect(opacity(b)).toBe(0);
+    expect(opacity(a)).toBe(1);
+    expect(b.muted).toBe(false);
+    expect(b.volume).toBe(0);
+    expect(a.volume).toBe(1);
+    expect(b.currentTime).toBeCloseTo(0.5 / 24, 9); // close enough: not re-seeked
+
+    // b fell behind (here it does not advance by itself): put back in step with the playhead.
+    playTo(a, (12 + 44.5) / 24);
+    expect(last.frame).toBe(44);
+    expect(b.currentTime).toBeCloseTo(4.5 / 24, 9);
+    expect(opacity(b)).toBe(0.5);
+    expect(a.volume).toBeCloseTo(0.5, 3);
+    expect(b.volume).toBeCloseTo(0.5, 3);
+
+    // Both play on; the last frame of the overlap.
+    b.currentTime = 7.3 / 24;
+    playTo(a, (12 + 47.3) / 24);
+    expect(last.frame).toBe(47);
+    expect(b.currentTime).toBeCloseTo(7.3 / 24, 9);
+    expect(opacity(b)).toBe(7 / 8);
+    expect(active()).toBe(0);
+
+    // End of the overlap: b (already playing) is the clip on screen, a stops.
+    const seekB = vi.spyOn(b, 'currentTime', 'set');
+    b.currentTime = 7.9 / 24; // a little behind a: not worth a seek (it would stutter)
+    seekB.mockClear();
+    playTo(a, (12 + 48.05) / 24);
+    expect(active()).toBe(1);
+    expect(last.clipIndex).toBe(1);
+    expect(last.frame).toBe(48);
+    expect(b.paused).toBe(false);
+    expect(a.paused).toBe(true);
+    expect(seekB).not.toHaveBeenCalled(); // no hiccup at the swap
+    expect(over(a)).toBe(false);
+    expect(over(b)).toBe(false);
+    expect(opacity(b)).toBe(1);
+    expect(b.volume).toBe(1);
+    playTo(b, 10.2 / 24);
+    expect(last.frame).toBe(50);
+  });
+
+  it('shows the blend of the frame when seeking and stepping into a crossfade', () => {
+    setup(XF);
+    engine.seek(45);
+    const a = videos.find((v) => src(v) === '/a.mp4')!;
+    const b = videos.find((v) => src(v) === '/b.mp4')!;
+    expect(a.dataset.active).toBe('true');
+    expect(a.currentTime).toBeCloseTo((12 + 45.5) / 24, 9);
+    expect(over(b)).toBe(true);
+    expect(b.currentTime).toBeCloseTo(5.5 / 24, 9);
+    expect(opacity(b)).toBe(5 / 8);
+    expect(a.paused && b.paused).toBe(true);
+
+    engine.step(2);
+    expect(last.frame).toBe(47);
+    expect(b.currentTime).toBeCloseTo(7.5 / 24, 9);
+    expect(opacity(b)).toBe(7 / 8);
+    engine.step(1);
+    expect(last.frame).toBe(48);
+    expect(b.dataset.active).toBe('true');
+    expect(b.currentTime).toBeCloseTo(8.5 / 24, 9);
+    expect(over(a)).toBe(false);
+    expect(a.dataset.active).toBe('false');
+    engine.step(-1);
+    expect(last.frame).toBe(47);
+    expect(a.dataset.active).toBe('true');
+    expect(a.currentTime).toBeCloseTo((12 + 47.5) / 24, 9);
+    expect(over(b)).toBe(true);
+    expect(b.currentTime).toBeCloseTo(7.5 / 24, 9);
+    engine.seek(39);
+    expect(over(b)).toBe(false);
+    expect(over(a)).toBe(false);
+    expect(b.currentTime).toBeCloseTo(0.5 / 24, 9); // parked again for the crossfade ahead
+  });
+
+  it('seeking into a crossfade while playing starts both videos; pausing settles both on the frame', () => {
+    setup(XF);
+    engine.seek(0);
+    engine.play();
+    engine.seek(42);
+    const [a, b] = videos;
+    expect(a.paused).toBe(false);
+    expect(b.paused).toBe(false);
+    expect(b.currentTime).toBeCloseTo(2.5 / 24, 9);
+    expect(opacity(b)).toBe(2 / 8);
+    engine.forward();
+    expect(a.playbackRate).toBe(2);
+    expect(b.playbackRate).toBe(2);
+    playTo(a, (12 + 43.6) / 24);
+    engine.pause();
+    expect(a.paused && b.paused).toBe(true);
+    expect(last.frame).toBe(43);
+    expect(b.currentTime).toBeCloseTo(3.5 / 24, 9);
+    expect(opacity(b)).toBe(3 / 8);
+  });
+
+  it('J goes back through a crossfade with both videos positioned on each frame', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    setup(XF);
+    engine.seek(49);
+    engine.backward();
+    vi.advanceTimersByTime(1000 / 24 + 1);
+    expect(last.frame).toBe(48);
+    vi.advanceTimersByTime(1000 / 24);
+    expect(last.frame).toBe(47);
+    const a = videos.find((v) => src(v) === '/a.mp4')!;
+    const b = videos.find((v) => src(v) === '/b.mp4')!;
+    expect(a.dataset.active).toBe('true');
+    expect(over(b)).toBe(true);
+    expect(b.currentTime).toBeCloseTo(7.5 / 24, 9);
+    expect(b.muted).toBe(true);
+    vi.advanceTimersByTime(1000 / 24);
+    expect(last.frame).toBe(46);
+    expect(b.currentTime).toBeCloseTo(6.5 / 24, 9);
+    expect(opacity(b)).toBe(6 / 8);
+    expect(videos.every((v) => v.paused)).toBe(true);
+    engine.pause();
+  });
+
+  it('a crossfade into a proxy that fails to load becomes a cut', () => {
+    setup(XF);
+    engine.seek(44);
+    const b = videos.find((v) => src(v) === '/b.mp4')!;
+    expect(over(b)).toBe(true);
+    b.dispatchEvent(new Event('error'));
+    expect(over(b)).toBe(false);
+    expect(last.broken).toEqual([1]);
+  });
+
+  it('fades the video on screen to and from black around a fade_black', () => {
+    // a 24 frames, b 24 frames with a fade_black of 6: a's last 3 fade down, b's first 3 up.
+    setup(
+      makeTimeline('24/1', [
+        [
+          { proxy: '/a.mp4', frames: 24 },
+          { proxy: '/b.mp4', frames: 24, fadeBlack: 6 },
+        ],
+      ]),
+    );
+    engine.seek(20);
+    const [a, b] = videos;
+    expect(opacity(a)).toBe(1);
+    engine.seek(21);
+    expect(opacity(a)).toBe(1);
+    engine.seek(22);
+    expect(opacity(a)).toBeCloseTo(2 / 3, 9);
+    expect(a.volume).toBeCloseTo(2 / 3, 3);
+    engine.play();
+    playTo(a, 23.2 / 24);
+    expect(opacity(a)).toBeCloseTo(1 / 3, 9);
+    playTo(a, 24.05 / 24);
+    expect(active()).toBe(1);
+    expect(opacity(b)).toBe(0);
+    expect(b.volume).toBe(0);
+    expect(over(a)).toBe(false);
+    playTo(b, 2.1 / 24);
+    expect(opacity(b)).toBeCloseTo(2 / 3, 9);
+    playTo(b, 3.1 / 24);
+    expect(opacity(b)).toBe(1);
+    expect(b.volume).toBe(1);
+  });
+});

@@ -6,6 +6,13 @@
  * playable pick) are timed by a clock. The playhead is read from the playing video's
  * currentTime on every animation frame.
  *
+ * Transitions are drawn as the export renders them (schedule.ts `layersAt`): during the
+ * overlap of a crossfade the hidden video already plays the incoming clip over the one on
+ * screen (`data-over`, its opacity ramping up, kept in step with the playhead), and at the
+ * end of the overlap it simply becomes the clip on screen while the outgoing one stops;
+ * fade_black sets the opacity of the video on screen over the black screen. Each video's
+ * volume follows its layer's gain.
+ *
  * Kept outside React so a join is a couple of DOM writes, not a render.
  */
 
@@ -13,10 +20,13 @@ import {
   clampToCut,
   clipIndexAt,
   clipOutSeconds,
+  entrySeekTime,
   frameAtSourceTime,
+  layersAt,
   locateInClip,
   nextVideoClip,
   type Clip,
+  type Layer,
   type Schedule,
 } from './schedule';
 
@@ -71,6 +81,9 @@ const defaultScheduler: Scheduler = {
 /** Seconds of real time before a join at which a timer takes over from the animation frames. */
 const JOIN_LOOKAHEAD = 0.1;
 
+/** Frames the incoming video of a crossfade may drift from the playhead before it is re-seeked. */
+const OVER_TOLERANCE = 2;
+
 export class CutEngine {
   private schedule: Schedule;
   private readonly slots: [Slot, Slot];
@@ -124,7 +137,10 @@ export class CutEngine {
       slot.clip = null;
       slot.src = null;
       if (failed === this.clip) this.enter(failed, this.frame, this.playing);
-      else this.emit();
+      else {
+        this.paint(); // a crossfade into it is a cut now
+        this.emit();
+      }
     };
     // A stall freezes the picture; the audio tracks wait with it (see transport()).
     const onWaiting = () => {
@@ -261,8 +277,13 @@ export class CutEngine {
     const next = this.nextPlayable(fromIndex, direction);
     if (!next) return;
     const existing = this.slotOf(next.index);
-    const entry = direction > 0 ? next.start : next.end - 1;
-    const time = locateInClip(next, entry, this.schedule.rate).seekTime;
+    // Forwards, a clip blended in by a crossfade is parked on the overlap's first frame.
+    const time =
+      direction > 0
+        ? next.index === fromIndex + 1 && !this.isSlate(fromIndex)
+          ? entrySeekTime(next, this.schedule.rate)
+          : locateInClip(next, next.start, this.schedule.rate).seekTime
+        : locateInClip(next, next.end - 1, this.schedule.rate).seekTime;
     if (existing !== null && (existing !== this.active || this.isSlate(this.clip))) {
       if (this.slots[existing].video.paused) this.seekSlot(existing, time);
       return;
@@ -275,8 +296,11 @@ export class CutEngine {
 
   // --- moving the playhead ---------------------------------------------------------------
 
-  /** Show clip `index` at timeline `frame`; start it when `play` (forward playback). */
-  private enter(index: number, frame: number, play: boolean): void {
+  /**
+   * Show clip `index` at timeline `frame`; start it when `play` (forward playback).
+   * `continuing`: the join after a crossfade, where the clip is already playing in step.
+   */
+  private enter(index: number, frame: number, play: boolean, continuing = false): void {
     this.clearJoinTimer();
     this.clip = index;
     const clip = this.schedule.clips[index];
@@ -289,6 +313,7 @@ export class CutEngine {
       this.frame = -1; // force a report
       this.setFrame(frame);
       this.preload(index, direction);
+      this.paint();
       return;
     }
     this.clock = null;
@@ -300,8 +325,11 @@ export class CutEngine {
       const fresh = this.slots.every((slot) => slot.clip === null);
       s = (same >= 0 ? same : fresh ? this.active : 1 - this.active) as 0 | 1;
       this.load(s, index, loc.seekTime);
-    } else if (Math.abs(this.slots[s].video.currentTime - loc.seekTime) > this.halfFrame()) {
-      this.seekSlot(s, loc.seekTime);
+    } else {
+      // Already playing since the crossfade into it: a small lead or lag is not worth a seek.
+      const inStep = continuing && !this.slots[s].video.paused;
+      const tolerance = inStep ? OVER_TOLERANCE * 2 * this.halfFrame() : this.halfFrame();
+      if (Math.abs(this.slots[s].video.currentTime - loc.seekTime) > tolerance) this.seekSlot(s, loc.seekTime);
     }
     const slot = this.slots[s];
     if (play && this.speed > 0) {
@@ -311,11 +339,67 @@ export class CutEngine {
       void slot.video.play()?.catch?.(() => this.stopped());
     }
     this.show(s);
+    const layers = this.layers(frame);
+    const over = layers[1];
     const other = this.slots[1 - s];
-    if (!other.video.paused) other.video.pause();
+    // The outgoing clip of a crossfade stops here; the incoming one of a crossfade at this frame goes on.
+    if (!other.video.paused && !(over && other.clip === over.clip.index)) other.video.pause();
     this.frame = -1;
     this.setFrame(frame);
-    this.preload(index, direction);
+    // During a crossfade the other video holds the incoming clip (the next one forwards):
+    // preloading the previous clip there (backwards) would take it away.
+    if (!over) this.preload(index, direction);
+    this.paint(layers);
+  }
+
+  private layers(frame = this.frame): Layer[] {
+    return this.clip >= 0 ? layersAt(this.schedule, frame, this.broken) : [];
+  }
+
+  /**
+   * Put the layers of the frame on screen: the opacity and volume of the video on screen,
+   * and during a crossfade the incoming clip in the other video, positioned on the same
+   * frame (and playing in step with the playhead while playing forward).
+   */
+  private paint(layers: Layer[] = this.layers()): void {
+    if (this.destroyed) return;
+    const [base, over] = layers;
+    const baseSlot = base && !this.isSlate(base.clip.index) ? this.slotOf(base.clip.index) : null;
+    const overSlot = over && baseSlot !== null ? ((1 - baseSlot) as 0 | 1) : null;
+    const forward = this.playing && this.speed > 0;
+    this.slots.forEach((slot, i) => {
+      const video = slot.video;
+      if (i === baseSlot) {
+        video.dataset.over = 'false';
+        setOpacity(video, base.opacity);
+        setVolume(video, base.gain);
+      } else if (i === overSlot) {
+        if (slot.clip !== over.clip.index) {
+          if (!video.paused) video.pause();
+          this.load(overSlot, over.clip.index, over.seekTime);
+        } else if (forward && !this.slots[baseSlot!].video.paused) {
+          // In step with the video on screen: the same time past the frame's start.
+          const expected = over.sourceSeconds + (this.slots[baseSlot!].video.currentTime - base.sourceSeconds);
+          if (Math.abs(video.currentTime - expected) > OVER_TOLERANCE * 2 * this.halfFrame()) this.seekSlot(overSlot, Math.max(0, expected));
+        } else if (!forward) {
+          this.seekSlot(overSlot, over.seekTime);
+        }
+        video.dataset.over = 'true';
+        video.muted = this.speed < 0;
+        setOpacity(video, over.opacity);
+        setVolume(video, over.gain);
+        if (forward && video.paused) {
+          video.playbackRate = this.speed;
+          // A video that will not play stays on its frame; the cut goes on.
+          void video.play()?.catch?.(() => {});
+        }
+      } else {
+        video.dataset.over = 'false';
+        setOpacity(video, 1);
+        setVolume(video, 1);
+        if (!video.paused && i !== this.active) video.pause();
+      }
+    });
   }
 
   private halfFrame(): number {
@@ -331,7 +415,7 @@ export class CutEngine {
       this.pauseAt(clip.end - 1);
       return;
     }
-    this.enter(next.index, next.start, true);
+    this.enter(next.index, next.start, true, true);
   }
 
   private stopped(): void {
@@ -363,6 +447,7 @@ export class CutEngine {
         return;
       }
       this.setFrame(frame);
+      this.paint();
       return;
     }
     const video = this.slots[this.active].video;
@@ -372,6 +457,7 @@ export class CutEngine {
       return;
     }
     this.setFrame(Math.max(clip.start, frame));
+    this.paint();
     // Close to the out point: a timer cuts on time rather than on the next animation frame.
     const remaining = (clipOutSeconds(clip, rate) - video.currentTime) / this.speed;
     if (remaining < JOIN_LOOKAHEAD && this.joinTimer === null && !video.paused) {
@@ -429,6 +515,7 @@ export class CutEngine {
     if (index < 0) {
       this.clip = -1;
       this.show(null);
+      this.paint([]);
       this.frame = -1;
       this.setFrame(0);
       return;
@@ -506,7 +593,11 @@ export class CutEngine {
       // Same clip, new rate: no re-entry, the video keeps playing.
       this.speed = next;
       if (this.clock) this.clock = { t0: this.scheduler.now(), f0: this.frame };
-      else this.slots[this.active].video.playbackRate = next;
+      else
+        this.slots.forEach((slot) => {
+          // the video on screen, and the incoming one of a crossfade
+          if (slot === this.slots[this.active] || !slot.video.paused) slot.video.playbackRate = next;
+        });
       this.clearJoinTimer();
       this.emit();
       return;
@@ -551,4 +642,15 @@ export class CutEngine {
       if (!slot.video.paused) slot.video.pause();
     });
   }
+}
+
+function setOpacity(video: HTMLVideoElement, opacity: number): void {
+  const value = opacity >= 1 ? '' : String(Math.max(0, opacity));
+  if (video.style.opacity !== value) video.style.opacity = value;
+}
+
+/** HTMLMediaElement.volume throws outside [0, 1]. */
+function setVolume(video: HTMLVideoElement, gain: number): void {
+  const v = Math.min(1, Math.max(0, gain));
+  if (Math.abs(video.volume - v) > 1e-3) video.volume = v;
 }

@@ -8,6 +8,8 @@ export interface ShotSpec {
   in?: number;
   frames: number;
   crossfade?: number;
+  /** a fade_black of this many frames into the shot */
+  fadeBlack?: number;
   title?: string;
 }
 
@@ -51,7 +53,9 @@ export function makeTimeline(fpsRational: string, segments: ShotSpec[][], fps?: 
         out_frame: inFrame + spec.frames,
         duration_frames: spec.frames,
         planned_frames: spec.frames,
-        transition: { kind: spec.crossfade ? 'crossfade' : 'cut', frames: spec.crossfade ?? 0 },
+        transition: spec.fadeBlack
+          ? { kind: 'fade_black', frames: spec.fadeBlack }
+          : { kind: spec.crossfade ? 'crossfade' : 'cut', frames: spec.crossfade ?? 0 },
         revision: 1,
       };
     });

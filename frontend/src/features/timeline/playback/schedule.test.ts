@@ -6,7 +6,9 @@ import {
   clampToCut,
   clipIndexAt,
   clipOutSeconds,
+  entrySeekTime,
   frameAtSourceTime,
+  layersAt,
   locate,
   nextClip,
   nextVideoClip,
@@ -42,7 +44,7 @@ describe('buildSchedule', () => {
     expect(s.clips[1].shotTitle).toBe('The storm');
   });
 
-  it('matches the server length with crossfades and cuts in the middle of the overlap', () => {
+  it('matches the server length with crossfades; the incoming clip is on screen from the end of the overlap', () => {
     const tl = makeTimeline('25/1', [
       [
         { proxy: '/a.mp4', in: 5, frames: 50 },
@@ -55,10 +57,11 @@ describe('buildSchedule', () => {
     expect(s.duration).toBe(50 + 40 - 10 + 25);
     expect(s.duration).toBe(tl.duration_frames);
     const [a, b, c] = s.clips;
-    // b's full extent starts at 40 (50 - 10); the cut is at 45, five frames into b.
-    expect([a.start, a.end]).toEqual([0, 45]);
-    expect([b.start, b.end, b.sourceIn]).toEqual([45, 80, 15]);
-    expect([c.start, c.end, c.sourceIn]).toEqual([80, 105, 0]);
+    // b's full extent starts at 40 (50 - 10); a stays on screen to its end (50), b blended over it.
+    expect([a.start, a.end]).toEqual([0, 50]);
+    expect([b.start, b.end, b.sourceIn]).toEqual([50, 80, 20]);
+    expect(b.crossfade).toEqual({ frames: 10, shown: 10 });
+    expect([c.start, c.end, c.sourceIn, c.crossfade]).toEqual([80, 105, 0, null]);
   });
 
   it('drops shots a long crossfade hides completely and keeps clips contiguous', () => {
@@ -189,5 +192,290 @@ describe('lookups', () => {
     expect(nextVideoClip(s, 3, -1)?.src).toBe('/a.mp4');
     expect(clampToCut(s, 1000)).toBe(29);
     expect(clampToCut(s, -4)).toBe(0);
+  });
+});
+
+describe('layersAt: transitions as the export renders them (apps/rendering/engine/segment.py)', () => {
+  interface Spec {
+    proxy: string | null;
+    in?: number;
+    frames: number;
+    kind?: 'cut' | 'crossfade' | 'fade_black';
+    n?: number;
+  }
+
+  function timeline(rational: string, segments: Spec[][]) {
+    return makeTimeline(
+      rational,
+      segments.map((shots) =>
+        shots.map((sh) => ({
+          proxy: sh.proxy,
+          in: sh.in,
+          frames: sh.frames,
+          crossfade: sh.kind === 'crossfade' ? sh.n : undefined,
+          fadeBlack: sh.kind === 'fade_black' ? sh.n : undefined,
+        })),
+      ),
+    );
+  }
+
+  /**
+   * The export's picture at each frame, as weights of shot frames (written from segment.py's
+   * terms: xfade = A × (1 − i/n) + B × i/n over the overlap, fade in = j/n from black, fade
+   * out = 1 − k/n): frame → [[shot id, source frame, weight]].
+   */
+  function exportMix(segments: Spec[][]): Array<Array<[string, number, number]>> {
+    const out: Array<Array<[string, number, number]>> = [];
+    let base = 0;
+    let shotNo = 0;
+    for (const shots of segments) {
+      const laid = shots.map((sh) => ({ sh, id: '', start: 0, headXf: 0, tailXf: 0, fadeIn: 0, fadeOut: 0 }));
+      let pos = base;
+      laid.forEach((l, k) => {
+        shotNo += 1;
+        l.id = `shot-${shotNo}`;
+        const n = l.sh.n ?? 0;
+        l.start = pos;
+        if (l.sh.kind === 'crossfade' && k > 0 && n > 0) {
+          l.headXf = Math.min(n, l.sh.frames);
+          laid[k - 1].tailXf = l.headXf;
+          l.start = pos = pos - l.headXf;
+        } else if (l.sh.kind === 'fade_black' && n > 0) {
+          l.fadeIn = n - Math.floor(n / 2);
+          if (k > 0) laid[k - 1].fadeOut = Math.floor(n / 2);
+        }
+        pos += l.sh.frames;
+      });
+      laid.forEach((l) => {
+        const room = l.sh.frames - l.headXf - l.tailXf;
+        l.fadeIn = Math.min(l.fadeIn, room);
+        l.fadeOut = Math.min(l.fadeOut, room - l.fadeIn);
+        for (let j = 0; j < l.sh.frames; j += 1) {
+          let w = 1;
+          if (j < l.headXf) w *= j / l.headXf;
+          if (j >= l.sh.frames - l.tailXf) w *= 1 - (j - (l.sh.frames - l.tailXf)) / l.tailXf;
+          if (j < l.fadeIn) w *= j / l.fadeIn;
+          if (j >= l.sh.frames - l.fadeOut) w *= 1 - (j - (l.sh.frames - l.fadeOut)) / l.fadeOut;
+          (out[l.start + j] ??= []).push([l.id, (l.sh.in ?? 0) + j, w]);
+        }
+      });
+      base = pos;
+    }
+    return out;
+  }
+
+  /** The browser's picture: each layer over what is below it, over black. */
+  function browserMix(s: ReturnType<typeof buildSchedule>, frame: number): Array<[string, number, number]> {
+    const mix: Array<[string, number, number]> = [];
+    for (const layer of layersAt(s, frame)) {
+      mix.forEach((m) => (m[2] *= 1 - layer.opacity));
+      mix.push([layer.clip.shotId, layer.sourceFrame, layer.opacity]);
+    }
+    return mix;
+  }
+
+  const norm = (mix: Array<[string, number, number]>) =>
+    mix.filter((m) => m[2] > 1e-9).map(([id, src, w]) => [id, src, Math.round(w * 1e9) / 1e9]).sort();
+
+  const rates: Array<[string, number, number]> = [
+    ['24/1', 24, 1],
+    ['25/1', 25, 1],
+    ['24000/1001', 24000, 1001],
+    ['30000/1001', 30000, 1001],
+  ];
+
+  const CASES: Array<[string, Spec[][]]> = [
+    [
+      'crossfades of 1, 2, 7 and 12 frames',
+      [
+        [
+          { proxy: '/a.mp4', in: 5, frames: 40 },
+          { proxy: '/b.mp4', in: 3, frames: 30, kind: 'crossfade', n: 1 },
+          { proxy: '/c.mp4', frames: 30, kind: 'crossfade', n: 2 },
+          { proxy: '/d.mp4', in: 100, frames: 30, kind: 'crossfade', n: 7 },
+          { proxy: '/e.mp4', frames: 30, kind: 'crossfade', n: 12 },
+        ],
+      ],
+    ],
+    [
+      'fades to black of 1, 2, 7 and 10 frames, and into a segment’s first shot',
+      [
+        [
+          { proxy: '/a.mp4', in: 5, frames: 40, kind: 'fade_black', n: 6 },
+          { proxy: '/b.mp4', frames: 30, kind: 'fade_black', n: 1 },
+          { proxy: '/c.mp4', frames: 30, kind: 'fade_black', n: 2 },
+          { proxy: '/d.mp4', frames: 30, kind: 'fade_black', n: 7 },
+        ],
+        [
+          { proxy: '/e.mp4', in: 9, frames: 30, kind: 'fade_black', n: 10 },
+          { proxy: '/f.mp4', frames: 20, kind: 'fade_black', n: 10 },
+        ],
+      ],
+    ],
+    [
+      'crossfade into a segment’s first shot (a cut), mixed with fades and a shot between two crossfades',
+      [
+        [
+          { proxy: '/a.mp4', frames: 30 },
+          { proxy: '/b.mp4', frames: 20, kind: 'crossfade', n: 8 },
+          { proxy: '/c.mp4', in: 4, frames: 20, kind: 'crossfade', n: 12 },
+          { proxy: '/d.mp4', frames: 30, kind: 'fade_black', n: 9 },
+        ],
+        [
+          { proxy: '/e.mp4', frames: 30, kind: 'crossfade', n: 12 },
+          { proxy: '/f.mp4', frames: 25, kind: 'crossfade', n: 13 },
+        ],
+      ],
+    ],
+  ];
+
+  for (const [rational, num, den] of rates) {
+    for (const [name, segments] of CASES) {
+      it(`matches the export frame for frame at ${rational}: ${name}`, () => {
+        const tl = timeline(rational, segments);
+        const s = buildSchedule(tl);
+        const expected = exportMix(segments);
+        expect(s.duration).toBe(tl.duration_frames);
+        expect(s.duration).toBe(expected.length);
+        for (let f = 0; f < s.duration; f += 1) {
+          expect([f, norm(browserMix(s, f))]).toEqual([f, norm(expected[f])]);
+          for (const layer of layersAt(s, f)) {
+            expect(layer.sourceSeconds).toBeCloseTo((layer.sourceFrame * den) / num, 12);
+            expect(layer.seekTime).toBeCloseTo(((layer.sourceFrame + 0.5) * den) / num, 12);
+            expect(layer.opacity).toBeGreaterThanOrEqual(0);
+            expect(layer.opacity).toBeLessThanOrEqual(1);
+          }
+        }
+        expect(layersAt(s, s.duration)).toEqual([]);
+        expect(layersAt(s, -1)).toEqual([]);
+      });
+    }
+  }
+
+  it('crossfade: the incoming clip over the outgoing one from 0 up, on the overlap’s first and last frames', () => {
+    const tl = timeline('24000/1001', [
+      [
+        { proxy: '/a.mp4', in: 5, frames: 50 },
+        { proxy: '/b.mp4', in: 10, frames: 40, kind: 'crossfade', n: 8 },
+      ],
+    ]);
+    const s = buildSchedule(tl);
+    expect(s.duration).toBe(82);
+    const summary = (f: number) => layersAt(s, f).map((l) => [l.role, l.clip.src, l.sourceFrame, l.opacity, Math.round(l.gain * 1e9) / 1e9]);
+    expect(summary(41)).toEqual([['base', '/a.mp4', 46, 1, 1]]);
+    // first frame of the overlap: b at opacity 0, on its first frame (its in point)
+    expect(summary(42)).toEqual([
+      ['base', '/a.mp4', 47, 1, 1],
+      ['over', '/b.mp4', 10, 0, 0],
+    ]);
+    expect(summary(45)).toEqual([
+      ['base', '/a.mp4', 50, 1, 0.625],
+      ['over', '/b.mp4', 13, 3 / 8, 0.375],
+    ]);
+    // last frame of the overlap: a's last frame, b at 7/8
+    expect(summary(49)).toEqual([
+      ['base', '/a.mp4', 54, 1, 0.125],
+      ['over', '/b.mp4', 17, 7 / 8, 0.875],
+    ]);
+    // the swap: b alone, on the frame after
+    expect(summary(50)).toEqual([['base', '/b.mp4', 18, 1, 1]]);
+    expect(layersAt(s, 45)[1].seekTime).toBeCloseTo((13.5 * 1001) / 24000, 12);
+    // the other clips keep their timing: b ends where the server says
+    expect(s.clips[1].end).toBe(82);
+  });
+
+  it('fade_black: the last n/2 frames of the outgoing shot fade down, the first n − n/2 of the next fade up', () => {
+    const tl = timeline('25/1', [
+      [
+        { proxy: '/a.mp4', frames: 30 },
+        { proxy: '/b.mp4', in: 2, frames: 30, kind: 'fade_black', n: 7 },
+      ],
+    ]);
+    const s = buildSchedule(tl);
+    expect(s.duration).toBe(60); // nothing overlaps
+    const level = (f: number) => layersAt(s, f).map((l) => [l.clip.src, l.sourceFrame, Math.round(l.opacity * 1e9) / 1e9]);
+    expect(level(26)).toEqual([['/a.mp4', 26, 1]]);
+    expect(level(27)).toEqual([['/a.mp4', 27, 1]]); // first of a's 3 fading frames
+    expect(level(28)).toEqual([['/a.mp4', 28, Math.round((2 / 3) * 1e9) / 1e9]]);
+    expect(level(29)).toEqual([['/a.mp4', 29, Math.round((1 / 3) * 1e9) / 1e9]]); // last frame of a
+    expect(level(30)).toEqual([['/b.mp4', 2, 0]]); // b starts black
+    expect(level(31)).toEqual([['/b.mp4', 3, 0.25]]);
+    expect(level(33)).toEqual([['/b.mp4', 5, 0.75]]); // last of b's 4 fading frames
+    expect(level(34)).toEqual([['/b.mp4', 6, 1]]);
+    expect(layersAt(s, 31)[0].gain).toBe(0.25);
+  });
+
+  it('ignores a crossfade into a segment’s first shot (the server counts no overlap) but keeps a fade-up', () => {
+    const tl = timeline('24/1', [
+      [{ proxy: '/a.mp4', frames: 20 }],
+      [{ proxy: '/b.mp4', frames: 20, kind: 'crossfade', n: 6 }],
+      [{ proxy: '/c.mp4', frames: 20, kind: 'fade_black', n: 6 }],
+    ]);
+    const s = buildSchedule(tl);
+    expect(s.duration).toBe(60);
+    expect(s.duration).toBe(tl.duration_frames);
+    expect(s.clips[1].crossfade).toBeNull();
+    expect(layersAt(s, 19).map((l) => [l.clip.src, l.opacity])).toEqual([['/a.mp4', 1]]); // no fade out across segments
+    expect(layersAt(s, 20).map((l) => [l.clip.src, l.opacity])).toEqual([['/b.mp4', 1]]);
+    expect(layersAt(s, 39).map((l) => [l.clip.src, l.opacity])).toEqual([['/b.mp4', 1]]);
+    expect(layersAt(s, 40).map((l) => [l.clip.src, l.opacity])).toEqual([['/c.mp4', 0]]);
+    expect(layersAt(s, 42).map((l) => [l.clip.src, l.opacity])).toEqual([['/c.mp4', 2 / 3]]);
+    expect(layersAt(s, 43).map((l) => [l.clip.src, l.opacity])).toEqual([['/c.mp4', 1]]);
+  });
+
+  it('falls back to a cut at the end of the overlap when a slate or a broken proxy is on either side', () => {
+    const tl = timeline('24/1', [
+      [
+        { proxy: '/a.mp4', frames: 20 },
+        { proxy: null, frames: 20, kind: 'crossfade', n: 6 },
+        { proxy: '/c.mp4', frames: 20, kind: 'crossfade', n: 4 },
+        { proxy: '/d.mp4', frames: 20, kind: 'crossfade', n: 4 },
+      ],
+    ]);
+    const s = buildSchedule(tl);
+    expect(s.duration).toBe(80 - 14);
+    expect(s.clips.map((c) => [c.kind, c.start, c.end, c.crossfade?.shown ?? null])).toEqual([
+      ['video', 0, 20, null],
+      ['slate', 20, 34, 0],
+      ['video', 34, 50, 0],
+      ['video', 50, 66, 4],
+    ]);
+    expect(layersAt(s, 19).map((l) => l.clip.kind)).toEqual(['video']);
+    expect(layersAt(s, 33).map((l) => l.clip.kind)).toEqual(['slate']);
+    expect(layersAt(s, 46).map((l) => l.clip.src)).toEqual(['/c.mp4', '/d.mp4']);
+    // c's proxy failed to load: c is a slate, so no blend
+    expect(layersAt(s, 46, new Set([2])).map((l) => [l.clip.src, l.role])).toEqual([['/c.mp4', 'base']]);
+    expect(layersAt(s, 46, new Set([3])).map((l) => l.role)).toEqual(['base']);
+ 
+    // A shot a crossfade hides completely (crossfade as long as the shot) has no clip on
+    // screen and is not blended (the export would show it over the previous shot's end).
+    const hidden = buildSchedule(
+      timeline('24/1', [
+        [
+          { proxy: '/a.mp4', frames: 20 },
+          { proxy: '/b.mp4', frames: 6, kind: 'crossfade', n: 6 },
+          { proxy: '/c.mp4', frames: 20 },
+        ],
+      ]),
+    );
+    expect(hidden.duration).toBe(40);
+    expect(hidden.clips.map((c) => [c.src, c.start, c.end])).toEqual([
+      ['/a.mp4', 0, 20],
+      ['/c.mp4', 20, 40],
+    ]);
+    expect(layersAt(hidden, 19).map((l) => l.clip.src)).toEqual(['/a.mp4']);
+  });
+
+  it('parks a clip blended in by a crossfade on the overlap’s first frame', () => {
+    const tl = timeline('30000/1001', [
+      [
+        { proxy: '/a.mp4', frames: 40 },
+        { proxy: '/b.mp4', in: 10, frames: 40, kind: 'crossfade', n: 9 },
+        { proxy: '/c.mp4', in: 3, frames: 40 },
+      ],
+    ]);
+    const s = buildSchedule(tl);
+    expect(entrySeekTime(s.clips[1], s.rate)).toBeCloseTo((10.5 * 1001) / 30000, 12);
+    expect(entrySeekTime(s.clips[2], s.rate)).toBeCloseTo((3.5 * 1001) / 30000, 12);
   });
 });
