@@ -4,32 +4,8 @@ import type { Timeline } from '../../../api/types';
 import { buildAudioBed } from './audioBed';
 import { AudioBedPlayer, RESYNC_SECONDS } from './audioTracks';
 import { CutEngine, type EngineState } from './engine';
-import { makeTimeline, withAudio, type AudioSpec } from './fixtures';
+import { makeTimeline, manualScheduler, withAudio, type AudioSpec } from './fixtures';
 import { buildSchedule } from './schedule';
-
-/** A hand-driven clock and animation-frame queue (as in engine.test.ts). */
-function manualScheduler() {
-  let now = 0;
-  let id = 0;
-  const frames = new Map<number, () => void>();
-  return {
-    now: () => now,
-    requestFrame: (cb: () => void) => {
-      id += 1;
-      frames.set(id, cb);
-      return id;
-    },
-    cancelFrame: (handle: number) => {
-      frames.delete(handle);
-    },
-    advance(ms: number) {
-      now += ms;
-      const due = [...frames.values()];
-      frames.clear();
-      due.forEach((cb) => cb());
-    },
-  };
-}
 
 // Picture: a (in 12, 48 frames), b (24 frames), a slate (30 frames), d (24 frames) at 24 fps.
 // Sound: an effect from 1 s to 3 s (frames 24–72) at 0.8 with a 1 s fade in and a 0.5 s fade out.

@@ -1,34 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { CutEngine, type EngineState } from './engine';
-import { makeTimeline } from './fixtures';
+import { makeTimeline, manualScheduler } from './fixtures';
 import { buildSchedule } from './schedule';
-
-/** A hand-driven clock and animation-frame queue. */
-function manualScheduler() {
-  let now = 0;
-  let id = 0;
-  const frames = new Map<number, () => void>();
-  return {
-    now: () => now,
-    requestFrame: (cb: () => void) => {
-      id += 1;
-      frames.set(id, cb);
-      return id;
-    },
-    cancelFrame: (handle: number) => {
-      frames.delete(handle);
-    },
-    /** advance the clock by `ms` and run the animation frames that were waiting */
-    advance(ms: number) {
-      now += ms;
-      const due = [...frames.values()];
-      frames.clear();
-      due.forEach((cb) => cb());
-    },
-    pending: () => frames.size,
-  };
-}
 
 // a (12 → 60), b (0 → 24), a slate of 30 frames, d (0 → 24): 126 frames at 24 fps
 const TL = makeTimeline('24/1', [

@@ -143,3 +143,29 @@ export function withAudio(timeline: Timeline, clips: AudioSpec[]): Timeline {
   }));
   return { ...timeline, audio_tracks: tracks };
 }
+
+/** A hand-driven clock and animation-frame queue. */
+export function manualScheduler() {
+  let now = 0;
+  let id = 0;
+  const frames = new Map<number, () => void>();
+  return {
+    now: () => now,
+    requestFrame: (cb: () => void) => {
+      id += 1;
+      frames.set(id, cb);
+      return id;
+    },
+    cancelFrame: (handle: number) => {
+      frames.delete(handle);
+    },
+    /** advance the clock by `ms` and run the animation frames that were waiting */
+    advance(ms: number) {
+      now += ms;
+      const due = [...frames.values()];
+      frames.clear();
+      due.forEach((cb) => cb());
+    },
+    pending: () => frames.size,
+  };
+}
