@@ -44,6 +44,11 @@ class MasterSpec:
     def fps(self) -> Fraction:
         return Fraction(self.fps_num, self.fps_den)
 
+    @property
+    def channel_layout(self) -> str:
+        """ffmpeg's name for the audio channel layout."""
+        return "stereo" if self.channels == 2 else "mono"
+
     def key(self) -> str:
         return _hash(asdict(self))
 

@@ -78,16 +78,12 @@ def chunk_bounds(total: int) -> list[tuple[int, int]]:
     return [(a, min(total, a + step)) for a in range(0, total, step)]
 
 
-def _layout(spec: MasterSpec) -> str:
-    return "stereo" if spec.channels == 2 else "mono"
-
-
 def _encoder(spec: MasterSpec):
     import av
 
     ctx = av.CodecContext.create("aac", "w")
     ctx.sample_rate = spec.sample_rate
-    ctx.layout = _layout(spec)
+    ctx.layout = spec.channel_layout
     ctx.format = "fltp"
     ctx.bit_rate = BIT_RATE
     ctx.time_base = Fraction(1, spec.sample_rate)
@@ -107,7 +103,7 @@ def encode_pcm(pcm: np.ndarray, spec: MasterSpec) -> tuple[bytes, list[Packet]]:
         for p in packets:
             out.append(Packet(pts=int(p.pts), duration=int(p.duration), data=bytes(p)))
 
-    layout = _layout(spec)
+    layout = spec.channel_layout
     for a in range(0, len(pcm), AAC_FRAME):
         block = np.ascontiguousarray(pcm[a : a + AAC_FRAME].T, dtype=np.float32)
         frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=layout)
@@ -192,7 +188,7 @@ def write_m4a(path: Path, extradata: bytes, packets: list[Packet], spec: MasterS
     # The movie timescale is the sample rate: the edit list then ends the track on its exact
     # last sample (at the default 1/1000 s it would be cut to the millisecond).
     with av.open(str(path), "w", format="mp4", options={"movie_timescale": str(spec.sample_rate)}) as out:
-        stream = out.add_stream("aac", rate=spec.sample_rate, layout=_layout(spec))
+        stream = out.add_stream("aac", rate=spec.sample_rate, layout=spec.channel_layout)
         stream.codec_context.extradata = extradata
         stream.time_base = tb
         for p in packets:

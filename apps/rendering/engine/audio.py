@@ -28,7 +28,9 @@ DUCK_DB = -12.0
 DUCK_ATTACK_SECONDS = 0.25  # the music is fully ducked when the voice starts
 DUCK_RELEASE_SECONDS = 0.5
 
-MIX_CHUNK_SECONDS = 10
+# The streaming mix's chunk: ~10 s at 48 kHz, and a whole number of 1024-sample AAC frames
+# (the final cut takes a digest of every AAC frame of the mix as it streams; see engine.aac).
+MIX_CHUNK_SAMPLES = 480 * 1024
 
 
 def samples_at(frame: int, spec: MasterSpec) -> int:
@@ -141,8 +143,6 @@ def duck_envelope(intervals: Sequence[tuple[int, int]], rate: int) -> Callable[[
         if len(pos) == 0:
             return env + 1
         lo, hi = int(pos[0]), int(pos[-1])
-        if not any(not (e + release < lo or s - attack > hi) for s, e in merged):
-            return np.ones(len(pos), dtype=np.float32)
         for s, e in merged:
             if e + release < lo or s - attack > hi:
                 continue
@@ -250,9 +250,8 @@ def mix_range(lo: int, hi: int, placements: Sequence[Placement], spec: MasterSpe
     return buf
 
 
-def mix_chunks(total: int, placements: Sequence[Placement], spec: MasterSpec) -> Iterator[np.ndarray]:
-    """The sum of all placements over [0, total) as float32 (n, channels) chunks of
-    MIX_CHUNK_SECONDS — constant memory whatever the film's length."""
-    step = MIX_CHUNK_SECONDS * spec.sample_rate
-    for a in range(0, total, step):
-        yield mix_range(a, min(total, a + step), placements, spec)
+def mix_chunks(total: int, placements: Sequence[Placement], spec: MasterSpec) -> Iterator[tuple[int, np.ndarray]]:
+    """The sum of all placements over [0, total) as (first sample, float32 (n, channels))
+    chunks of MIX_CHUNK_SAMPLES — constant memory whatever the film's length."""
+    for a in range(0, total, MIX_CHUNK_SAMPLES):
+        yield a, mix_range(a, min(total, a + MIX_CHUNK_SAMPLES), placements, spec)

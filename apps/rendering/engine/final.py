@@ -52,7 +52,7 @@ import numpy as np
 from apps.rendering.plan import ConformedPiece, FinalResult, MasterSpec, PlanAudioClip, RenderPlan, SegmentMaster
 
 from . import ffmpeg
-from .aac import AAC_FRAME, encode_track, frame_digests
+from .aac import encode_track, frame_digests
 from .audio import (
     Placement,
     WavSource,
@@ -119,22 +119,16 @@ def build_final(
         placements += _clip_placements(plan, spec, total, audio_sources, work, sources)
         report(0.1)
 
-        def stream() -> Iterator[bytes]:
-            for chunk in mix_chunks(total, placements, spec):
+        def stream(digests: list[bytes] | None = None) -> Iterator[bytes]:
+            """The mix as raw float32 for ffmpeg; with ``digests``, also the digest of each of
+            its AAC frames (the measuring pass takes them: the cached AAC chunks are found by
+            them, so the mix is made once and only re-made where a chunk must be encoded)."""
+            for start, chunk in mix_chunks(total, placements, spec):
+                if digests is not None:
+                    digests.extend(frame_digests(chunk, start))
                 yield chunk.astype("<f4").tobytes()
 
-        # The measuring pass also takes the digest of every AAC frame of the mix: the cached
-        # AAC chunks are found by them, so the mix is made once and only re-made where a chunk
-        # must be encoded.
         digests: list[bytes] = []
-
-        def measured_stream() -> Iterator[bytes]:
-            step = 480 * AAC_FRAME
-            for a in range(0, total, step):
-                chunk = mix_range(a, min(total, a + step), placements, spec)
-                if cache is not None:
-                    digests.extend(frame_digests(chunk, a))
-                yield chunk.astype("<f4").tobytes()
 
         raw_in = ["-f", "f32le", "-ar", str(spec.sample_rate), "-ac", str(spec.channels), "-i", "pipe:0"]
         timeout = ffmpeg.timeout_for(seconds)
@@ -144,7 +138,7 @@ def build_final(
             [*raw_in, "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
             what="The final mix could not be measured for loudness",
             timeout=timeout,
-            stdin_chunks=measured_stream(),
+            stdin_chunks=stream(digests if cache is not None else None),
             loglevel="info",
             progress=lambda s: report(0.1 + 0.2 * min(1.0, s / max(seconds, 1e-9))),
         )
@@ -188,7 +182,7 @@ def build_final(
             norm = normalise_filter(measured, spec.loudness_target)
             af = (
                 f"{norm},aresample={spec.sample_rate},"
-                f"aformat=sample_fmts=fltp:sample_rates={spec.sample_rate}:channel_layouts={'stereo' if spec.channels == 2 else 'mono'},"
+                f"aformat=sample_fmts=fltp:sample_rates={spec.sample_rate}:channel_layouts={spec.channel_layout},"
                 f"apad=whole_len={total},atrim=end_sample={total}"
             )
             args = [
@@ -279,9 +273,8 @@ def _clip_file(clip: PlanAudioClip, audio_sources: dict[str, Path]) -> Path | No
 
 
 def _decode_clip(clip: PlanAudioClip, src: Path, spec: MasterSpec, out: Path, max_samples: int, label: str) -> None:
-    layout = "stereo" if spec.channels == 2 else "mono"
     af = (
-        f"aresample={spec.sample_rate},aformat=sample_fmts=s16:sample_rates={spec.sample_rate}:channel_layouts={layout},"
+        f"aresample={spec.sample_rate},aformat=sample_fmts=s16:sample_rates={spec.sample_rate}:channel_layouts={spec.channel_layout},"
         f"atrim=end_sample={max_samples}"
     )
     args = ["-i", str(src), "-map", "0:a:0", "-vn", "-af", af, "-c:a", "pcm_s16le"]
