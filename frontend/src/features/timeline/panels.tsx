@@ -278,11 +278,7 @@ export function ClipInspector({
             disabled={!editable}
             onChange={(e) => update({ track: e.target.value as AudioTrackName })}
           >
-            {AUDIO_TRACKS.map((t) => (
-              <option key={t} value={t}>
-                {TRACK_LABEL[t]}
-              </option>
-            ))}
+            <TrackOptions />
           </select>
         </label>
         <label className="field narrow">
@@ -327,6 +323,19 @@ export function ClipInspector({
 }
 
 /** Place music, narration or effects: from a file (uploaded here) or a take (e.g. a speech take). */
+/** The audio tracks as the options of a select. */
+function TrackOptions() {
+  return (
+    <>
+      {AUDIO_TRACKS.map((t) => (
+        <option key={t} value={t}>
+          {TRACK_LABEL[t]}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate: Rate; onEdit(ops: TimelineOp[], label?: string): void; onClose(): void }) {
   const [track, setTrack] = useState<AudioTrackName>('music');
   const [source, setSource] = useState<'file' | 'take'>('file');
@@ -379,11 +388,7 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
         <label className="field narrow">
           <span>Track</span>
           <select data-testid="audio-add-track" value={track} onChange={(e) => setTrack(e.target.value as AudioTrackName)}>
-            {AUDIO_TRACKS.map((t) => (
-              <option key={t} value={t}>
-                {TRACK_LABEL[t]}
-              </option>
-            ))}
+            <TrackOptions />
           </select>
         </label>
         <label className="field narrow">

@@ -4,7 +4,7 @@ import type { Timeline } from '../../../api/types';
 import { buildAudioBed } from './audioBed';
 import { AudioBedPlayer, RESYNC_SECONDS } from './audioTracks';
 import { CutEngine, type EngineState } from './engine';
-import { makeTimeline, manualScheduler, withAudio, type AudioSpec } from './fixtures';
+import { makeTimeline, manualScheduler, playTo, withAudio, type AudioSpec } from './fixtures';
 import { buildSchedule } from './schedule';
 
 // Picture: a (in 12, 48 frames), b (24 frames), a slate (30 frames), d (24 frames) at 24 fps.
@@ -53,11 +53,6 @@ function setup(timeline = film()) {
 const audios = () => [...box.querySelectorAll('audio')];
 const fx = () => box.querySelector<HTMLAudioElement>('audio[data-clip-id="fx"]');
 const onScreen = () => videos.find((v) => v.dataset.active === 'true')!;
-/** The playing video reaches `seconds` of its proxy. */
-function playTo(video: HTMLVideoElement, seconds: number) {
-  video.currentTime = seconds;
-  video.dispatchEvent(new Event('timeupdate'));
-}
 
 beforeEach(() => setup());
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { CutEngine, type EngineState } from './engine';
-import { makeTimeline, manualScheduler } from './fixtures';
+import { makeTimeline, manualScheduler, playTo } from './fixtures';
 import { buildSchedule } from './schedule';
 
 // a (12 → 60), b (0 → 24), a slate of 30 frames, d (0 → 24): 126 frames at 24 fps
@@ -37,11 +37,6 @@ function setup(timeline = TL) {
 
 const src = (v: HTMLVideoElement) => v.getAttribute('src');
 const active = () => videos.findIndex((v) => v.dataset.active === 'true');
-/** The playing video reaches `seconds` of its proxy. */
-function playTo(video: HTMLVideoElement, seconds: number) {
-  video.currentTime = seconds;
-  video.dispatchEvent(new Event('timeupdate'));
-}
 
 beforeEach(() => setup());
 afterEach(() => {

@@ -152,22 +152,17 @@ export class CutEngine {
       slot.waiting = false;
       if (this.active === index) this.emit();
     };
-    video.addEventListener('waiting', onWaiting);
-    video.addEventListener('playing', onPlaying);
-    video.addEventListener('loadedmetadata', onMeta);
-    video.addEventListener('timeupdate', onTick);
-    video.addEventListener('seeked', onTick);
-    video.addEventListener('ended', onEnded);
-    video.addEventListener('error', onError);
-    this.cleanups.push(() => {
-      video.removeEventListener('waiting', onWaiting);
-      video.removeEventListener('playing', onPlaying);
-      video.removeEventListener('loadedmetadata', onMeta);
-      video.removeEventListener('timeupdate', onTick);
-      video.removeEventListener('seeked', onTick);
-      video.removeEventListener('ended', onEnded);
-      video.removeEventListener('error', onError);
-    });
+    const listeners: Array<[string, () => void]> = [
+      ['waiting', onWaiting],
+      ['playing', onPlaying],
+      ['loadedmetadata', onMeta],
+      ['timeupdate', onTick],
+      ['seeked', onTick],
+      ['ended', onEnded],
+      ['error', onError],
+    ];
+    listeners.forEach(([type, listener]) => video.addEventListener(type, listener));
+    this.cleanups.push(() => listeners.forEach(([type, listener]) => video.removeEventListener(type, listener)));
     return slot;
   }
 

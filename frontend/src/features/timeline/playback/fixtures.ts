@@ -169,3 +169,9 @@ export function manualScheduler() {
     pending: () => frames.size,
   };
 }
+
+/** The playing video reaches `seconds` of its proxy. */
+export function playTo(video: HTMLVideoElement, seconds: number) {
+  video.currentTime = seconds;
+  video.dispatchEvent(new Event('timeupdate'));
+}
