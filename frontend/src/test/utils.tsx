@@ -5,7 +5,7 @@ import { act, type ReactNode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { MemoryRouter, Route, Routes } from 'react-router';
 
-import type { Me, Project } from '../api/types';
+import type { Me, Project, Segment } from '../api/types';
 import { ProjectProvider } from '../features/projects/ProjectContext';
 import { ProjectSocket } from '../realtime/socket';
 import { createQueryClient } from '../state/queryClient';
@@ -150,3 +150,22 @@ export class FakeWS {
 /** A project socket factory for `RealtimeProvider` that talks to a `FakeWS`. */
 export const socketFactory = (projectId: string) =>
   new ProjectSocket(projectId, { url: 'ws://test/', WebSocketImpl: FakeWS as unknown as new (url: string) => WebSocket });
+
+/** A segment as the API lists it: claimed when it has an owner, open otherwise. */
+export const segmentFixture = (id: string, position: number, owner: string | null, fields: Partial<Segment> = {}): Segment => ({
+  id,
+  project: 'p1',
+  position,
+  title: `Segment ${id}`,
+  synopsis: '',
+  target_frames: 480,
+  owner: owner ? { id: owner.length, username: owner } : null,
+  claimed_at: null,
+  status: owner ? 'claimed' : 'open',
+  revision: 1,
+  shot_count: 2,
+  approved_count: 0,
+  submitted_count: 0,
+  created_at: '',
+  ...fields,
+});

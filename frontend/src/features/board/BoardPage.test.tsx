@@ -4,25 +4,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Segment } from '../../api/types';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { RealtimeProvider, usePresence } from '../../realtime/RealtimeProvider';
-import { byTestId, click, jsonResponse, FakeWS, PROJECT, render, socketFactory, waitFor, type Rendered } from '../../test/utils';
+import { byTestId, click, jsonResponse, FakeWS, PROJECT, render, segmentFixture, socketFactory, waitFor, type Rendered } from '../../test/utils';
 import { BoardPage, moveInList } from './BoardPage';
 
-const seg = (id: string, position: number, owner: string | null): Segment => ({
-  id,
-  project: 'p1',
-  position,
-  title: `Segment ${id}`,
-  synopsis: '',
-  target_frames: 480,
-  owner: owner ? { id: owner.length, username: owner } : null,
-  claimed_at: null,
-  status: owner ? 'claimed' : 'open',
-  revision: 1,
-  shot_count: 2,
-  approved_count: 0,
-  submitted_count: 0,
-  created_at: '',
-});
+const seg = (id: string, position: number, owner: string | null): Segment => segmentFixture(id, position, owner);
 
 
 let segments: Segment[] = [];

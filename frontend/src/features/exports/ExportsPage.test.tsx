@@ -3,25 +3,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Export, Role, Segment } from '../../api/types';
 import { RealtimeProvider } from '../../realtime/RealtimeProvider';
-import { byTestId, click, flush, jsonResponse, FakeWS, PROJECT, render, socketFactory, waitFor, type Rendered } from '../../test/utils';
+import { byTestId, click, flush, jsonResponse, FakeWS, PROJECT, render, segmentFixture, socketFactory, waitFor, type Rendered } from '../../test/utils';
 import { ExportsPage, formatBytes } from './ExportsPage';
 
-const seg = (id: string, position: number, owner: string | null): Segment => ({
-  id,
-  project: 'p1',
-  position,
-  title: `Part ${id}`,
-  synopsis: '',
-  target_frames: 48,
-  owner: owner ? { id: owner.length, username: owner } : null,
-  claimed_at: null,
-  status: owner ? 'claimed' : 'open',
-  revision: 1,
-  shot_count: 1,
-  approved_count: 1,
-  submitted_count: 0,
-  created_at: '',
-});
+const seg = (id: string, position: number, owner: string | null): Segment =>
+  segmentFixture(id, position, owner, { title: `Part ${id}`, target_frames: 48, shot_count: 1, approved_count: 1 });
 
 const exp = (id: string, fields: Partial<Export> = {}): Export => ({
   id,
