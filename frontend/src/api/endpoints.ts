@@ -7,6 +7,7 @@ import type {
   Budget,
   Comment,
   Credential,
+  CredentialTestResult,
   Estimate,
   Export,
   ExportInput,
@@ -92,6 +93,8 @@ export function makeApi(c: ApiClient) {
       claim: (id: string) => c.post<Segment>(`/segments/${id}/claim/`),
       release: (id: string) => c.post<Segment>(`/segments/${id}/release/`),
       assign: (id: string, username: string) => c.post<Segment>(`/segments/${id}/assign/`, { username }),
+      /** Director only: a locked segment takes no edits until it is unlocked. */
+      setLocked: (id: string, locked: boolean) => c.patch<Segment>(`/segments/${id}/`, { status: locked ? 'locked' : 'open' }),
     },
     shots: {
       list: (segmentId: string) => c.get<Shot[]>(`/segments/${segmentId}/shots/`),
@@ -127,6 +130,12 @@ export function makeApi(c: ApiClient) {
       put: (projectId: string, backend: string, apiKey: string) =>
         c.put<Credential>(`/projects/${projectId}/credentials/${backend}/`, { api_key: apiKey }),
       remove: (projectId: string, backend: string) => c.del(`/projects/${projectId}/credentials/${backend}/`),
+      /** Settings of a backend (ComfyUI: host and workflow); the stored key is kept. */
+      putConfig: (projectId: string, backend: string, config: Record<string, unknown>) =>
+        c.put<Credential>(`/projects/${projectId}/credentials/${backend}/`, { config }),
+      /** Ask the provider whether the stored settings work (nothing is generated). */
+      test: (projectId: string, backend: string) =>
+        c.post<CredentialTestResult>(`/projects/${projectId}/credentials/${backend}/test/`),
     },
     exports: {
       list: (projectId: string, query: { state?: string; limit?: number } = {}) =>

@@ -54,6 +54,7 @@ export interface ProjectCreateInput {
   budget_currency?: string;
   target_runtime_seconds?: number | null;
   description?: string;
+  style_prompt?: string;
 }
 
 export type ProjectUpdateInput = Partial<{
@@ -522,6 +523,13 @@ export interface Credential {
   updated_at: string | null;
   updated_by: { id: number; username: string } | null;
   needs_credentials?: boolean;
+}
+
+/** POST /projects/{id}/credentials/{backend}/test/: what the provider answered. */
+export interface CredentialTestResult {
+  ok: boolean;
+  detail: string;
+  info?: Record<string, unknown>;
 }
 
 // --- exports (apps/rendering) ---
