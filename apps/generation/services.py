@@ -75,6 +75,7 @@ from apps.core.errors import (
     ValidationError,
 )
 from apps.core.events import publish_on_commit
+from apps.media import storage
 from apps.projects.access import Access
 from apps.projects.events import record_event
 from apps.projects.models import Role
@@ -410,6 +411,39 @@ def _bve_to_400(exc: BackendValidationError) -> ValidationError:
     return ValidationError(exc.message, fields={exc.field or "non_field_errors": [exc.message]})
 
 
+INPUT_FRAMES = ("first", "last")
+
+
+def _input_frame_or_400(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    frame = str(value).strip().lower()
+    if frame not in INPUT_FRAMES:
+        raise ValidationError(
+            f"input_frame is 'first' or 'last' ({value!r} was given).", fields={"input_frame": ["Use first or last."]}
+        )
+    return frame
+
+
+def _plan_input(media, *, field: str, what: str, frame: str | None = None, tag: str | None = None) -> InputFile:
+    """An input as the backends' checks see it while planning. Its existence is checked in
+    the storage (local folder or S3) - a storage key is a name *in the storage*, never a path
+    relative to the current directory. On a local filesystem storage the backend gets the
+    real file to look into; otherwise (S3, or a frame still to be taken from a video take) a
+    placeholder that the backends' file checks skip (they run again when the job runs)."""
+    key = media.storage_key or ""
+    if not key or not storage.exists(key):
+        message = f"The {what} file is missing; choose it again."
+        raise ValidationError(message, fields={field: [message]})
+    if frame is not None:
+        return InputFile(path=Path(key), content_type="image/png", tag=tag, placeholder=True)
+    content_type = media.content_type or mimetypes.guess_type(media.original_name or key)[0] or ""
+    local = None if storage.use_s3() else storage.local_path(key)
+    if local:
+        return InputFile(path=Path(local), content_type=content_type, tag=tag)
+    return InputFile(path=Path(key), content_type=content_type, tag=tag, placeholder=True)
+
+
 def _split_calls(variations: int, per_call: int, seed: int, calls: int) -> list[dict[str, Any]]:
     out, left = [], variations
     for i in range(calls):
@@ -435,6 +469,7 @@ def generation_plan(
     variations: int = 1,
     params: dict[str, Any] | None = None,
     kind: str | None = None,
+    input_frame: str | None = None,
 ) -> Plan:
     """Every check ``generate`` makes, in order, with nothing written and nothing sent."""
     from apps.production.models import SegmentStatus
@@ -474,8 +509,16 @@ def generation_plan(
 
     parent = _resolve_parent(access, parent_take) if parent_take else None
     image_media = image_source = None
+    frame = _input_frame_or_400(input_frame)
     if input_image:
         image_media, image_source = _resolve_media(access, input_image, field_name="input_image")
+        # A video (a take) as the input image: one of its frames, the first unless told.
+        frame = (frame or "first") if image_media.kind == "video" else None
+    elif frame is not None:
+        raise ValidationError(
+            "input_frame says which frame of the input take to use; choose an input take as well.",
+            fields={"input_frame": ["Needs input_image."]},
+        )
     kind = _infer_kind(chosen, kind, image=image_media is not None, parent=parent is not None)
 
     try:
@@ -513,8 +556,7 @@ def generation_plan(
         project=project, prompt=text, references=references, audio=audio, with_images=bool(chosen.accepts_references)
     )
 
-    def placeholder(media, tag=None) -> InputFile:
-        return InputFile(path=Path(media.storage_key or "input"), content_type=media.content_type or "", tag=tag)
+    video_input = parent is not None and kind in ("video_extend", "upscale", "interpolate")
 
     req = GenerationRequest(
         kind=kind,
@@ -527,9 +569,11 @@ def generation_plan(
         width=width,
         height=height,
         variations=variations,
-        input_image=placeholder(image_media) if image_media is not None else None,
-        input_video=placeholder(parent.media) if parent is not None and kind in ("video_extend", "upscale", "interpolate") else None,
-        reference_images=[placeholder(m, tag) for tag, m in expanded.reference_media],
+        input_image=_plan_input(image_media, field="input_image", what="input image", frame=frame) if image_media is not None else None,
+        input_video=_plan_input(parent.media, field="parent_take", what="input video") if video_input else None,
+        reference_images=[
+            _plan_input(m, field="references", what=f"reference image for @{tag}", tag=tag) for tag, m in expanded.reference_media
+        ],
         text=expanded.prompt if audio else "",
         voice=str(params.get("voice") or ""),
         params=params,
@@ -566,7 +610,8 @@ def generation_plan(
         "text": req.text,
         "voice": req.voice,
         "params": params,
-        "input_image": image_source | {"frame": "last" if image_media.kind == "video" else None} if image_media is not None else None,
+        "input_image": image_source | {"frame": frame} if image_media is not None else None,
+        "input_frame": frame,
         "input_video": {"take": str(parent.pk), "media": str(parent.media_id)} if req.input_video is not None else None,
         "parent_take": str(parent.pk) if parent is not None else None,
         "references": ["@" + t for t in expanded.tags],
@@ -631,6 +676,7 @@ def generate(
     variations: int = 1,
     params: dict[str, Any] | None = None,
     kind: str | None = None,
+    input_frame: str | None = None,
 ):
     """Check, reserve, create the job and its placeholder takes, and queue the work.
 
@@ -642,7 +688,7 @@ def generate(
     plan = generation_plan(
         access=access, shot=shot, backend=backend, model=model, prompt=prompt, negative_prompt=negative_prompt,
         seed=seed, duration_frames=duration_frames, input_image=input_image, references=references,
-        parent_take=parent_take, variations=variations, params=params, kind=kind,
+        parent_take=parent_take, variations=variations, params=params, kind=kind, input_frame=input_frame,
     )
     project = access.project
     key = str(uuid.uuid4())
@@ -1378,8 +1424,7 @@ def _log_unexpected(job: GenerationJob, exc: BaseException, cred: ProjectCredent
 # --- inputs ----------------------------------------------------------------------------------
 
 
-def _input_file(media_id: str | None, stack: contextlib.ExitStack, workdir: Path, *, tag: str | None = None, last_frame: bool = False) -> InputFile:
-    from apps.media import storage
+def _input_file(media_id: str | None, stack: contextlib.ExitStack, workdir: Path, *, tag: str | None = None, frame: str | None = None) -> InputFile:
     from apps.media.models import MediaFile
 
     media = MediaFile.objects.filter(pk=media_id).first() if media_id else None
@@ -1392,8 +1437,8 @@ def _input_file(media_id: str | None, stack: contextlib.ExitStack, workdir: Path
         raise _InputMissing(f"The input file {media.original_name or media.pk} is missing from storage; upload it again.") from None
     content_type = media.content_type or mimetypes.guess_type(media.original_name or str(path))[0] or ""
     url = None
-    if last_frame:
-        path = _last_frame(path, folder)
+    if frame in INPUT_FRAMES:
+        path = _video_frame(path, folder, frame)
         content_type = "image/png"
     elif storage.use_s3():
         try:
@@ -1403,16 +1448,20 @@ def _input_file(media_id: str | None, stack: contextlib.ExitStack, workdir: Path
     return InputFile(path=path, content_type=content_type, url=url, tag=tag)
 
 
-def _last_frame(video: Path, folder: Path) -> Path:
+def _video_frame(video: Path, folder: Path, which: str) -> Path:
+    """The first or last frame of ``video`` as a PNG in ``folder``."""
     from apps.media import ffmpeg
 
-    out = folder / "last-frame.png"
-    try:
-        ffmpeg.run(["-sseof", "-0.5", "-i", str(video), "-frames:v", "1", "-update", "1", "-y", str(out)], timeout=120)
-    except ffmpeg.FFmpegError:
+    out = folder / f"{which}-frame.png"
+    if which == "last":
+        try:
+            ffmpeg.run(["-sseof", "-0.5", "-i", str(video), "-frames:v", "1", "-update", "1", "-y", str(out)], timeout=120)
+        except ffmpeg.FFmpegError:
+            ffmpeg.run(["-i", str(video), "-frames:v", "1", "-y", str(out)], timeout=120)
+    else:
         ffmpeg.run(["-i", str(video), "-frames:v", "1", "-y", str(out)], timeout=120)
     if not out.exists() or out.stat().st_size == 0:
-        raise _InputMissing("The last frame of the input take could not be read; choose another input.")
+        raise _InputMissing(f"The {which} frame of the input take could not be read; choose another input.")
     return out
 
 
@@ -1421,7 +1470,7 @@ def _build_request(job: GenerationJob, backend: Backend, call: dict[str, Any], s
     workdir = ctx.workdir or _workdir(job.pk)
     image = video = None
     if r.get("input_image"):
-        image = _input_file(r["input_image"].get("media"), stack, workdir, last_frame=r["input_image"].get("frame") == "last")
+        image = _input_file(r["input_image"].get("media"), stack, workdir, frame=r["input_image"].get("frame"))
     if r.get("input_video"):
         video = _input_file(r["input_video"].get("media"), stack, workdir)
     refs = [_input_file(item.get("media"), stack, workdir, tag=item.get("tag")) for item in r.get("reference_images") or []]

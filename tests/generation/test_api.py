@@ -158,7 +158,7 @@ def test_image_to_video_from_an_upload(keyed, fake):
     assert _post(keyed, who="director", input_image=str(upload.pk)).status_code == 400
 
 
-def test_a_video_take_as_input_image_uses_its_last_frame(keyed, fake):
+def test_a_video_take_as_input_image_uses_its_first_or_last_frame(keyed, fake):
     from apps.media.models import MediaFile
     from tests.fakes.server import tiny_mp4
 
@@ -168,10 +168,20 @@ def test_a_video_take_as_input_image_uses_its_last_frame(keyed, fake):
         content_type="video/mp4", kind="video", status="ready", size=len(data),
     )
     take = Take.objects.create(shot=keyed.shot, number=1, media=media, source="upload", status="ready", author=keyed.owner)
+    r = _post(keyed, input_image=str(take.pk), input_frame="last")
+    assert r.status_code == 202, r.json()
+    assert r.json()["takes"][0]["provenance"]["input_image"]["frame"] == "last"
+    drive(r.json()["job"]["id"])
+    assert fake.calls[0].json()["image"] == "last-frame.png"
+    # the first frame unless told
     r = _post(keyed, input_image=str(take.pk))
     assert r.status_code == 202, r.json()
     drive(r.json()["job"]["id"])
-    assert fake.calls[0].json()["image"] == "last-frame.png"
+    assert [c for c in fake.calls if c.method == "POST"][-1].json()["image"] == "first-frame.png"
+    r = _post(keyed, input_image=str(take.pk), input_frame="middle")
+    assert r.status_code == 400 and "input_frame" in r.json()["fields"]
+    r = _post(keyed, input_frame="last")
+    assert r.status_code == 400 and "input_frame" in r.json()["fields"]
 
 
 # --- bad requests: no provider call, no rows ----------------------------------------------------

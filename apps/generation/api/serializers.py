@@ -13,6 +13,8 @@ class GenerateIn(serializers.Serializer):
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
     duration_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     input_image = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+    # When input_image is a video take: which of its frames is the input picture.
+    input_frame = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=16, help_text="first | last")
     references = serializers.ListField(child=serializers.CharField(max_length=80), required=False, allow_null=True, max_length=50)
     parent_take = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
     variations = serializers.IntegerField(required=False, default=1)
@@ -20,7 +22,7 @@ class GenerateIn(serializers.Serializer):
 
     def to_service(self) -> dict:
         data = dict(self.validated_data)
-        for key in ("model", "input_image", "parent_take", "kind"):
+        for key in ("model", "input_image", "parent_take", "kind", "input_frame"):
             if data.get(key) == "":
                 data[key] = None
         return data

@@ -199,11 +199,14 @@ def variation_seeds(req: GenerationRequest, count: int) -> list[int]:
     return [int(base) + i for i in range(count)]
 
 
-def check_input_file(f: InputFile | None, *, field: str, what: str) -> None:
-    if f is None:
-        return
+def check_input_file(f: InputFile | None, *, field: str, what: str) -> bool:
+    """True when ``f`` is a local file to look into; False when there is nothing to check now
+    (no input, or a planning placeholder whose existence the planner checked in storage)."""
+    if f is None or f.placeholder:
+        return False
     if not Path(f.path).is_file():
         raise BackendValidationError(f"The {what} file is missing; choose it again.", field=field)
+    return True
 
 
 # --------------------------------------------------------------------------------------------

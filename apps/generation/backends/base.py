@@ -99,12 +99,18 @@ class JobLost(ProviderError):
 @dataclass
 class InputFile:
     """A media file given to a backend: a local path (always) and, when the file is in
-    object storage, a URL the provider can fetch."""
+    object storage, a URL the provider can fetch.
+
+    ``placeholder``: planning only (estimate, the checks before a job is created): ``path``
+    is not a file on this machine (the input is in object storage, or is a frame still to be
+    taken from a video). The planner has checked that the input exists in storage; backends
+    skip their file checks for it and make them again when the job runs."""
 
     path: Path
     content_type: str = ""
     url: str | None = None
     tag: str | None = None  # for reference images: the @tag
+    placeholder: bool = False
 
 
 @dataclass

@@ -539,8 +539,8 @@ class LocalAnimaticBackend(Backend):
             if reason:
                 raise BackendValidationError(reason, field="size")
         if req.input_image is not None:
-            _local.check_input_file(req.input_image, field="input_image", what="input image")
-            self._check_image(Path(req.input_image.path))
+            if _local.check_input_file(req.input_image, field="input_image", what="input image"):
+                self._check_image(Path(req.input_image.path))
         if spec.name == "infinite-zoom":
             _local.param_number(req.params, "speed", 0.5, low=0.05, high=4.0)
             direction = str(req.params.get("direction", "in") or "in").lower()

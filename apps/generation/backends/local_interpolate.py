@@ -59,7 +59,8 @@ class LocalInterpolateBackend(Backend):
     def validate(self, req: GenerationRequest) -> None:
         super().validate(req)
         self._target(req)
-        _local.check_input_file(req.input_video, field="parent_take", what="input video")
+        if not _local.check_input_file(req.input_video, field="parent_take", what="input video"):
+            return
         probe = _local.probe_video(Path(req.input_video.path))
         if max(probe.width, probe.height) > _local.MAX_LONG_SIDE or min(probe.width, probe.height) > _local.MAX_SHORT_SIDE:
             raise BackendValidationError(

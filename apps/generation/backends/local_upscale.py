@@ -99,6 +99,13 @@ class LocalUpscaleBackend(Backend):
 
     def validate(self, req: GenerationRequest) -> None:
         super().validate(req)
+        if req.input_video is not None and req.input_video.placeholder:
+            # Not on this machine yet (object storage): check what can be checked without it.
+            params = req.params or {}
+            if not any(params.get(k) not in (None, "") for k in ("width", "height")):
+                _local.param_number(params, "scale", DEFAULT_SCALE, low=1.0, high=MAX_SCALE)
+            _local.param_number(params, "sharpen", 0.8, low=0.0, high=2.0)
+            return
         self._plan(req)
 
     def estimate_cost(self, req: GenerationRequest) -> Decimal:
