@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.media.selectors import media_payload
+from apps.production.services.takes import take_kind, take_medium
 from apps.projects.api.serializers import user_brief
 
 
@@ -106,6 +107,11 @@ def take_out(take, request=None) -> dict:
         "is_pick": take.review_state == "approved",
         "media": media_payload(take.media, request=request) if take.media_id else None,
         "provenance": take.provenance,
+        # What made it (a generation kind or "upload") and what it is (video, audio, image):
+        # sound takes get their own list, stills serve as input images.
+        "kind": take_kind(take),
+        "medium": take_medium(take),
+        "seed": (take.provenance or {}).get("seed"),
         "cost": str(take.cost),
         "author": user_brief(take.author),
         "reviewed_by": user_brief(take.reviewed_by),

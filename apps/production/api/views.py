@@ -133,6 +133,12 @@ class TakeDetailView(APIView):
         _, take = selectors.take_get(user=request.user, take_id=take_id)
         return Response(s.take_out(take, request))
 
+    @extend_schema(responses={204: None})
+    def delete(self, request, take_id):
+        access, take = selectors.take_get(user=request.user, take_id=take_id)
+        services.take_delete(access=access, take=take)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class _TakeAction(APIView):
     def _respond(self, request, take):
