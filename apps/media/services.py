@@ -407,6 +407,36 @@ def media_reingest(*, media: MediaFile) -> None:
     media_enqueue_ingest(media=media)
 
 
+def _in_use(media: MediaFile) -> bool:
+    """Whether a row of any app still points at ``media`` (a take, a timeline clip, a
+    reference image…). The upload it came from does not count: that link is cleared."""
+    for rel in MediaFile._meta.related_objects:
+        if rel.related_model is Upload:
+            continue
+        if rel.related_model._default_manager.filter(**{rel.field.name: media}).exists():
+            return True
+    return False
+
+
+def media_discard(*, media_id: Any) -> bool:
+    """Forget a media file that nothing uses any more (e.g. the file of a deleted take): the
+    row now, and its stored files (source, thumbnail, filmstrip, proxy) once the transaction
+    commits. A file still used anywhere is kept. Returns whether it was discarded."""
+    with transaction.atomic():
+        media = MediaFile.objects.select_for_update().filter(pk=media_id).first()
+        if media is None or _in_use(media):
+            return False
+        names = [n for n in (media.storage_key, media.thumbnail_key, media.filmstrip_key, media.proxy_key) if n]
+        media.delete()
+
+        def _remove_files() -> None:
+            for name in names:
+                storage.delete_quietly(name)
+
+        transaction.on_commit(_remove_files)
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # Ingest
 # --------------------------------------------------------------------------------------------
