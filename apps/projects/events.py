@@ -12,6 +12,13 @@ from .models import ActivityEvent, Project
 _NOT_IN_FEED = {"presence.changed", "job.progress", "export.progress", "timeline.changed", "shot.updated"}
 
 
+def person(user) -> dict[str, Any] | None:
+    """How an event names someone: id, username and the name people see."""
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.get_username(), "display_name": user.get_full_name() or user.get_username()}
+
+
 def record_event(
     *, project: Project, actor, type: str, data: dict[str, Any], revision: int | None = None
 ) -> None:
@@ -26,5 +33,5 @@ def record_event(
         )
     payload = dict(data)
     if actor is not None and getattr(actor, "is_authenticated", False):
-        payload.setdefault("actor", {"id": actor.pk, "username": actor.get_username()})
+        payload.setdefault("actor", person(actor))
     publish_on_commit(project.pk, type, payload, revision=revision)

@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 from .access import MANAGERS, Access
-from .events import record_event
+from .events import person, record_event
 from .models import Invite, Membership, Project, Reference, Role
 
 User = get_user_model()
@@ -109,17 +109,36 @@ _DIRECTOR_FIELDS = {
     "title", "fps", "width", "height", "target_runtime_seconds", "loudness_target", "style_prompt", "description",
 }
 _BUDGET_FIELDS = {"budget_amount", "budget_currency", "artist_budget_cap"}
+# Values the activity feed repeats ("pablo set the budget to 250 USD"); long texts are named only.
+_SHOWN_IN_FEED = {"title", "fps", "width", "height", "target_runtime_seconds", "loudness_target", *_BUDGET_FIELDS}
+MAX_RUNTIME_SECONDS = 24 * 3600
+
+
+def _feed_value(project: Project, name: str) -> Any:
+    if name == "fps":
+        return f"{project.fps_num}/{project.fps_den}"
+    value = getattr(project, name)
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def project_update(*, access: Access, **fields: Any) -> Project:
+    """Change the project's settings. The director changes anything; a producer changes the
+    budget fields only (a refusal names the fields, so a form can show it beside them)."""
     allowed = (_DIRECTOR_FIELDS | _BUDGET_FIELDS) if access.is_director else _BUDGET_FIELDS if access.is_manager else set()
     if not allowed:
         raise PermissionDenied("Only the director or a producer can change the project.")
-    refused = set(fields) - allowed
+    refused = sorted(set(fields) - allowed)
     if refused:
-        raise PermissionDenied(f"Only the director can change {', '.join(sorted(refused))}.")
+        raise PermissionDenied(
+            f"Only the director can change {', '.join(name.replace('_', ' ') for name in refused)}; "
+            "a producer changes the budget, the currency and the cap per artist.",
+            code="director_only",
+            fields={name: ["Only the director can change this."] for name in refused},
+        )
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=access.project.pk)
+        before = {name: _feed_value(project, name) for name in _SHOWN_IN_FEED}
+        before_text = {name: getattr(project, name) for name in ("style_prompt", "description")}
         if "fps" in fields:
             rate = parse_fps(fields.pop("fps"))
             project.fps_num, project.fps_den = rate.numerator, rate.denominator
@@ -127,14 +146,26 @@ def project_update(*, access: Access, **fields: Any) -> Project:
             _validate_size(fields.get("width", project.width), fields.get("height", project.height))
         if fields.get("budget_amount") is not None and fields["budget_amount"] < 0:
             raise ValidationError("The budget cannot be negative.", fields={"budget_amount": ["Must be ≥ 0."]})
+        if fields.get("artist_budget_cap") is not None and fields["artist_budget_cap"] < 0:
+            raise ValidationError("The cap per artist cannot be negative.", fields={"artist_budget_cap": ["Must be ≥ 0."]})
+        runtime = fields.get("target_runtime_seconds")
+        if runtime is not None and not (1 <= runtime <= MAX_RUNTIME_SECONDS):
+            raise ValidationError("The target runtime must be between 1 second and 24 hours.", fields={"target_runtime_seconds": ["Out of range."]})
         if "budget_currency" in fields:
-            fields["budget_currency"] = (fields["budget_currency"] or "USD").upper()[:3]
+            fields["budget_currency"] = (fields["budget_currency"] or "USD").strip().upper()[:3]
         if "title" in fields and not (fields["title"] or "").strip():
             raise ValidationError("A project needs a title.", fields={"title": ["This field may not be blank."]})
         for key, value in fields.items():
             setattr(project, key, value)
         project.save()
-        record_event(project=project, actor=access.user, type="project.updated", data={"id": str(project.pk), "fields": sorted(fields)})
+        project.refresh_from_db()
+        changes = {name: _feed_value(project, name) for name in _SHOWN_IN_FEED if _feed_value(project, name) != before[name]}
+        changed = sorted([*changes, *(name for name, text in before_text.items() if getattr(project, name) != text)])
+        if changed:
+            record_event(
+                project=project, actor=access.user, type="project.updated",
+                data={"id": str(project.pk), "fields": changed, "changes": changes, "currency": project.budget_currency},
+            )
     return project
 
 
@@ -164,7 +195,7 @@ def membership_add(*, access: Access, username: str, role: str) -> Membership:
 
 
 def _member_data(m: Membership) -> dict[str, Any]:
-    return {"id": str(m.pk), "user": {"id": m.user_id, "username": m.user.username}, "role": m.role}
+    return {"id": str(m.pk), "user": person(m.user), "role": m.role}
 
 
 def _ensure_director_left(project: Project, excluding: Membership) -> None:

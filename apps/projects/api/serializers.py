@@ -21,9 +21,9 @@ class ProjectCreateIn(serializers.Serializer):
     height = serializers.IntegerField(required=False, default=1080)
     budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
     budget_currency = serializers.CharField(required=False, default="USD", max_length=3)
-    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    style_prompt = serializers.CharField(required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=24 * 3600)
+    style_prompt = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     loudness_target = serializers.FloatField(required=False, min_value=-70, max_value=0)
 
 
@@ -32,12 +32,12 @@ class ProjectUpdateIn(serializers.Serializer):
     fps = serializers.CharField(required=False)
     width = serializers.IntegerField(required=False)
     height = serializers.IntegerField(required=False)
-    budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
     budget_currency = serializers.CharField(required=False, max_length=3)
-    artist_budget_cap = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    style_prompt = serializers.CharField(required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    artist_budget_cap = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=0)
+    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=24 * 3600)
+    style_prompt = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     loudness_target = serializers.FloatField(required=False, min_value=-70, max_value=0)
 
 

@@ -12,6 +12,12 @@ export function permissions(role: Role | null | undefined, username: string) {
     isManager: director || producer,
     isArtist: artist,
     manageSegments: director,
+    /** title, description, style prompt, runtime: the director's */
+    editFilm: director,
+    /** budget, currency, cap per artist: director and producers */
+    editBudget: director || producer,
+    /** lock a segment against edits, and unlock it */
+    lockSegments: director,
     review: director,
     claim: artist,
     owns,
