@@ -146,6 +146,16 @@ class PlanAudioClip:
 
 
 @dataclass(frozen=True)
+class PlanMarker:
+    """A marker of the edit: ``frame`` on the exported film's timeline (frames)."""
+
+    id: str
+    frame: int
+    label: str
+    author: str | None = None
+
+
+@dataclass(frozen=True)
 class RenderPlan:
     project_id: str
     project_title: str
@@ -153,6 +163,7 @@ class RenderPlan:
     segments: tuple[PlanSegment, ...]
     audio: tuple[PlanAudioClip, ...] = ()
     credits: tuple[dict[str, Any], ...] = ()  # [{name, role, segments: [...], backends: [...], models: [...]}]
+    markers: tuple[PlanMarker, ...] = ()
 
     @property
     def frames(self) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 from apps.timeline.selectors import length_in_frames, shot_extent
 
-from .plan import MasterSpec, PlanAudioClip, PlanSegment, PlanShot, RenderPlan, SlateInfo, SourceRef
+from .plan import MasterSpec, PlanAudioClip, PlanMarker, PlanSegment, PlanShot, RenderPlan, SlateInfo, SourceRef
 
 NOT_APPROVED = "NOT YET APPROVED"
 NO_TAKE = "NO TAKE YET"
@@ -42,8 +42,84 @@ def master_spec(project) -> MasterSpec:
 
 
 def _display_name(first: str | None, last: str | None, username: str | None) -> str:
+    """What people are called in the credits: their display name, else their username."""
     full = " ".join(p for p in (first or "", last or "") if p).strip()
     return full or (username or "")
+
+
+# What a sound take was made as (the generation kind in its provenance), for the credits.
+SOUND_KINDS = {"speech": "voice", "music": "music", "sound_effect": "effect"}
+TRACK_SOUND = {"narration": "voice", "music": "music", "effects": "effect"}
+
+
+def _sound_credits(clips) -> list[dict[str, Any]]:
+    """One credit per distinct sound on the timeline's audio tracks: a generated take (speech,
+    music, effect) by its backend, model, voice and author; an uploaded file by its name and
+    whoever uploaded it. Two queries."""
+    from apps.production.models import Take
+
+    media_ids = {clip.media_id for clip in clips}
+    takes: dict[Any, dict] = {}
+    for row in (
+        Take.objects.filter(media_id__in=media_ids)
+        .order_by("created_at")
+        .values("media_id", "source", "provenance", "author__username", "author__first_name", "author__last_name")
+    ):
+        takes.setdefault(row["media_id"], row)
+    out: list[dict[str, Any]] = []
+    seen: set = set()
+    for clip in clips:
+        media = clip.media
+        if media.pk in seen:
+            continue
+        seen.add(media.pk)
+        take = takes.get(media.pk)
+        owner = media.owner
+        entry: dict[str, Any] = {"role": "sound", "track": clip.track, "media_id": str(media.pk)}
+        if take is not None and take["source"] != "upload":
+            prov = take["provenance"] if isinstance(take["provenance"], dict) else {}
+            params = prov.get("params") if isinstance(prov.get("params"), dict) else {}
+            entry.update(
+                kind=SOUND_KINDS.get(prov.get("kind") or "", TRACK_SOUND.get(clip.track, "sound")),
+                title=(clip.text or prov.get("prompt") or media.original_name or "").strip()[:120],
+                backend=prov.get("backend") or "",
+                model=prov.get("model") or "",
+                voice=str(params.get("voice") or params.get("voice_id") or prov.get("voice") or ""),
+                username=take["author__username"],
+                name=_display_name(take["author__first_name"], take["author__last_name"], take["author__username"]),
+            )
+        else:  # an uploaded file (placed directly, or uploaded as a take): who brought it in
+            if take is not None:
+                username = take["author__username"]
+                name = _display_name(take["author__first_name"], take["author__last_name"], username)
+            else:
+                username = owner.username if owner else None
+                name = _display_name(owner.first_name, owner.last_name, owner.username) if owner else ""
+            entry.update(
+                kind=TRACK_SOUND.get(clip.track, "sound"),
+                title=(media.original_name or clip.text or "").strip()[:120],
+                backend="upload", model="", voice="", username=username, name=name,
+            )
+        out.append(entry)
+    return out
+
+
+def _markers(*, project, segment, frames: int) -> list[PlanMarker]:
+    """The edit's markers on the exported film's timeline: all of them for the film; for one
+    segment, those inside it, counted from its first frame."""
+    from apps.timeline.models import Marker
+    from apps.timeline.selectors import timeline_get
+
+    offset = 0
+    if segment is not None:
+        starts = {s["id"]: s["start_frame"] for s in timeline_get(project=project)["segments"]}
+        offset = starts.get(str(segment.pk), 0)
+    rows = (
+        Marker.objects.filter(timeline__project=project, frame__gte=offset, frame__lt=offset + frames)
+        .order_by("frame", "created_at")
+        .values("id", "frame", "label", "author__username")
+    )
+    return [PlanMarker(id=str(m["id"]), frame=m["frame"] - offset, label=m["label"], author=m["author__username"]) for m in rows]
 
 
 def _source(row: dict) -> SourceRef:
@@ -205,10 +281,15 @@ def build_plan(*, project, include_unapproved: bool = False, segment=None) -> Re
             )
 
     audio: list[PlanAudioClip] = []
+    sound_credits: list[dict[str, Any]] = []
     if segment is None:
         timeline = Timeline.objects.filter(project=project).first()
-        clips = AudioClip.objects.filter(timeline=timeline).select_related("media").order_by("start_frame", "track")
-        for clip in clips if timeline else ():
+        clips = list(
+            AudioClip.objects.filter(timeline=timeline).select_related("media", "media__owner").order_by("start_frame", "track")
+            if timeline else ()
+        )
+        sound_credits = _sound_credits([c for c in clips if c.media.storage_key])
+        for clip in clips:
             media = clip.media
             if not media.storage_key:
                 continue
@@ -273,7 +354,9 @@ def build_plan(*, project, include_unapproved: bool = False, segment=None) -> Re
         entry["username"] = user.username
         entry["name"] = _display_name(user.first_name, user.last_name, user.username)
         credits.append(entry)
+    credits.extend(sound_credits)
 
+    frames = sum(s.frames for s in plan_segments)
     return RenderPlan(
         project_id=str(project.pk),
         project_title=project.title,
@@ -281,6 +364,7 @@ def build_plan(*, project, include_unapproved: bool = False, segment=None) -> Re
         segments=tuple(plan_segments),
         audio=tuple(audio),
         credits=tuple(credits),
+        markers=tuple(_markers(project=project, segment=segment, frames=frames)),
     )
 
 
@@ -314,4 +398,5 @@ def plan_from_dict(data: dict[str, Any]) -> RenderPlan:
         segments=tuple(segments),
         audio=audio,
         credits=tuple(data.get("credits", ())),
+        markers=tuple(PlanMarker(**m) for m in data.get("markers", ())),
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
+from pathlib import Path
 
 import opentimelineio as otio
 import pytest
@@ -140,3 +143,120 @@ def test_manifest_has_every_shot(plan, film):
     assert first["approvals"]["approved_by"] == film.crew.director.username
     assert data["shots"][3]["slate"] is True and data["shots"][3]["take_id"] is None
     assert len(data["audio"]) == 5
+
+
+# --------------------------------------------------------------------------------------------
+# Transitions, markers and the .otioz bundle
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def edited(film):
+    """The film with a crossfade (6 frames into shot 2), a fade through black (10 frames into
+    the storm: the sea fades down over 5, the storm up over 5) and two markers."""
+    from apps.timeline.models import Marker
+
+    Shot.objects.filter(pk=film.shots[3].pk).update(transition_kind="fade_black", transition_frames=10)
+    timeline = Timeline.objects.get(project=film.crew.project)
+    Marker.objects.create(timeline=timeline, frame=12, label="Music cue", author=film.crew.director)
+    Marker.objects.create(timeline=timeline, frame=70, label="Storm hits", author=film.crew.owner)
+    return build_plan(project=film.crew.project, include_unapproved=True)
+
+
+def _items(track):
+    return [("T", i.metadata["montage"]["kind"], i.in_offset.to_frames(), i.out_offset.to_frames())
+            if isinstance(i, otio.schema.Transition) else ("C", i.name) for i in track]
+
+
+def test_otio_has_the_crossfade_the_fade_through_black_and_the_markers(edited):
+    timeline = otio.adapters.read_from_string(otio_mod.write_otio(edited, url_for=url_for), "otio_json")
+    video = timeline.video_tracks()[0]
+    assert _items(video) == [
+        ("C", "S01 SH01 Lighthouse"),
+        ("T", "crossfade", 3, 3),
+        ("C", "S01 SH02 Keeper"),
+        ("C", "S02 SH01 Sea"),
+        ("T", "fade_black", 0, 5),
+        ("C", "BLACK"),
+        ("T", "fade_black", 5, 0),
+        ("C", "S02 SH02 Storm"),
+    ]
+    transitions = [i for i in video if isinstance(i, otio.schema.Transition)]
+    assert all(t.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve for t in transitions)
+    # Still exactly the rendered film's length, every shot where the render puts it.
+    placed = layout(edited)
+    assert video.duration().to_frames() == edited.frames == placed[-1].record_out
+    clips = list(video.find_clips())
+    black = clips[3]
+    assert isinstance(black.media_reference, otio.schema.GeneratorReference)
+    assert black.media_reference.generator_kind == "black" and black.duration().to_frames() == 10
+    # The sea (24 frames at 34..58) shows 19 of its own frames then dissolves down over its last 5.
+    assert video.range_of_child(clips[2]).start_time.to_frames() == 34
+    assert clips[2].source_range.duration.to_frames() == 19
+    # The storm starts 5 frames late: its first 5 are the fade up, as handles of the dissolve.
+    assert placed[3].record_in == 58
+    assert video.range_of_child(clips[4]).start_time.to_frames() == 58 + 5
+    assert clips[4].source_range.start_time.to_frames() == 5
+    # Markers: on the timeline, at their frame, with their label.
+    markers = [(m.name, m.marked_range.start_time.to_frames()) for m in timeline.tracks.markers]
+    assert markers == [("Music cue", 12), ("Storm hits", 70)]
+
+
+def test_a_fade_into_the_first_shot_fades_up_from_black(film):
+    Shot.objects.filter(pk=film.shots[0].pk).update(transition_kind="fade_black", transition_frames=8)
+    plan = build_plan(project=film.crew.project)
+    video = otio.adapters.read_from_string(otio_mod.write_otio(plan, url_for=url_for), "otio_json").video_tracks()[0]
+    assert _items(video)[:3] == [("C", "BLACK"), ("T", "fade_black", 4, 0), ("C", "S01 SH01 Lighthouse")]
+    assert video.duration().to_frames() == plan.frames
+
+
+def test_edl_has_dissolves_black_and_locators(edited):
+    text = edl.write_edl(edited, url_for=url_for)
+    events = [line.split() for line in text.splitlines() if line[:3].isdigit()]
+    dissolves = [(e[1], e[3], e[4]) for e in events if e[3] == "D"]
+    assert dissolves == [("S001002", "D", "006"), ("BL", "D", "005"), ("S002002", "D", "005")]
+    assert "* LOC: 00:00:00:12 RED     MUSIC CUE" in text
+    assert "STORM HITS" in text
+    back = edl.read_edl(text, rate=24)
+    track = back.tracks[0]
+    assert track.duration().to_frames() == edited.frames
+    kinds = [t.transition_type for t in track if isinstance(t, otio.schema.Transition)]
+    assert kinds == [otio.schema.TransitionTypes.SMPTE_Dissolve] * 3
+    names = sorted(m.name for c in track.find_clips() for m in c.markers)
+    assert names == ["MUSIC CUE", "STORM HITS"]
+
+
+def test_otioz_bundles_every_clips_media_with_relative_references(edited, tmp_path, film, clips):
+    from django.core.files.storage import default_storage
+
+    project = film.crew.project
+    AudioClip.objects.create(timeline=Timeline.objects.get(project=project), track="music",
+                             media=stored_media(clips.voice, project=project), start_frame=0)
+    plan = build_plan(project=project, include_unapproved=True)
+    out = otio_mod.write_otioz(plan, tmp_path / "cut.otioz", local_file=lambda key: Path(default_storage.path(key)))
+
+    timeline = otio.adapters.read_from_file(str(out))
+    assert timeline.video_tracks()[0].duration().to_frames() == plan.frames
+    assert [m.name for m in timeline.tracks.markers] == ["Music cue", "Storm hits"]
+    refs = [c.media_reference for c in timeline.find_clips() if isinstance(c.media_reference, otio.schema.ExternalReference)]
+    assert len(refs) == 5  # four takes, one music file
+    with zipfile.ZipFile(out) as bundle:
+        inside = set(bundle.namelist())
+        for ref in refs:
+            assert not ref.target_url.startswith(("/", "file:", "http")), ref.target_url
+            assert ref.target_url in inside
+        # The bytes inside are the takes' own files.
+        first = refs[0].target_url
+        assert hashlib.sha256(bundle.read(first)).hexdigest() == film.takes[0].media.sha256
+    # Unpacked, every reference resolves relative to the bundle.
+    (tmp_path / "x").mkdir()
+    otio.adapters.read_from_file(str(out), extract_to_directory=str(tmp_path / "x"))
+    assert all((tmp_path / "x" / ref.target_url).is_file() for ref in refs)
+
+
+def test_otioz_refuses_a_bundle_past_the_size_limit(edited, tmp_path):
+    from django.core.files.storage import default_storage
+
+    with pytest.raises(otio_mod.BundleTooLarge):
+        otio_mod.write_otioz(edited, tmp_path / "cut.otioz", local_file=lambda key: Path(default_storage.path(key)), max_bytes=1000)
+    assert not (tmp_path / "cut.otioz").exists()

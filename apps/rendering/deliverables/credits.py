@@ -1,5 +1,7 @@
 """Credits: a plain-text list (director, producers, every artist with their segments and the
-backends/models they used) and, on request, a rolling credits video appended to the film.
+backends/models they used, then the music, voices and sound effects on the audio tracks:
+generated ones by backend, model, voice and author, uploaded files by name and uploader;
+people by display name, else username) and, on request, a rolling credits video appended to the film.
 
 The roll is drawn with Pillow (one tall card, scrolled a few pixels per frame) and piped to
 ffmpeg (through the engine's runner: timeout, heartbeat, readable errors) as raw frames; the engine then conforms it like any other take, so it joins the film
@@ -14,6 +16,7 @@ from typing import Any
 from ..plan import RenderPlan
 
 ROLE_TITLES = {"director": "Directed by", "producer": "Produced by"}
+SOUND_TITLES = (("music", "Music"), ("voice", "Voices"), ("effect", "Sound effects"), ("sound", "Sound"))
 
 
 def _names(backends) -> list[str]:
@@ -28,6 +31,26 @@ def _backends(entry: dict[str, Any]) -> str:
     if entry.get("models"):
         parts.append("models: " + ", ".join(entry["models"]))
     return "; ".join(parts)
+
+
+def _quoted(title: str, limit: int = 60) -> str:
+    title = " ".join((title or "").split())
+    if len(title) > limit:
+        title = title[: limit - 3].rstrip() + "..."
+    return f'"{title}"' if title else "untitled"
+
+
+def sound_line(entry: dict[str, Any]) -> str:
+    """One sound on the audio tracks, as the credits say it."""
+    who = entry.get("name") or entry.get("username") or ""
+    if entry.get("backend") == "upload":
+        return f"{_quoted(entry.get('title') or '')}" + (f" - uploaded by {who}" if who else "")
+    made = entry.get("backend") or "generated"
+    if entry.get("model"):
+        made += f" ({entry['model']})"
+    if entry.get("voice"):
+        made = f"voice {entry['voice']}, {made}"
+    return f"{_quoted(entry.get('title') or '')} - {made}" + (f", by {who}" if who else "")
 
 
 def credit_lines(plan: RenderPlan) -> list[str]:
@@ -49,8 +72,17 @@ def credit_lines(plan: RenderPlan) -> list[str]:
             if used:
                 lines.append(f"    made with {used}")
         lines.append("")
-    backends = sorted({b for c in plan.credits for b in c.get("backends") or () if b != "upload"})
-    models = sorted({m for c in plan.credits for m in c.get("models") or ()})
+    sounds = [c for c in plan.credits if c.get("role") == "sound"]
+    for kind, title in SOUND_TITLES:
+        block = [c for c in sounds if c.get("kind") == kind]
+        if block:
+            lines.append(title)
+            lines.extend(f"  {sound_line(c)}" for c in block)
+            lines.append("")
+    backends = {b for c in plan.credits for b in c.get("backends") or () if b != "upload"}
+    backends |= {c["backend"] for c in sounds if c.get("backend") and c["backend"] != "upload"}
+    models = {m for c in plan.credits for m in c.get("models") or ()} | {c["model"] for c in sounds if c.get("model")}
+    backends, models = sorted(backends), sorted(models)
     if backends or models:
         lines.append("Made with")
         if backends:
