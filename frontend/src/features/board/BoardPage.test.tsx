@@ -12,11 +12,13 @@ const seg = (id: string, position: number, owner: string | null): Segment => seg
 
 let segments: Segment[] = [];
 let claimAnswer: Response | null = null;
+let patches: { url: string; body: unknown }[] = [];
 let view: Rendered | null = null;
 
 beforeEach(() => {
   segments = [seg('s1', 0, null), seg('s2', 1, 'bo')];
   claimAnswer = null;
+  patches = [];
   document.cookie = 'csrftoken=tok';
   vi.stubGlobal(
     'fetch',
@@ -24,6 +26,15 @@ beforeEach(() => {
       if (url.endsWith('/projects/p1/segments/')) return jsonResponse(200, segments);
       if (url.endsWith('/projects/p1/members/')) return jsonResponse(200, []);
       if (url.includes('/claim/') && init.method === 'POST') return claimAnswer ?? jsonResponse(200, segments[0]);
+      if (init.method === 'PATCH' && /\/segments\/s\d\/$/.test(url)) {
+        const body = JSON.parse(String(init.body));
+        patches.push({ url, body });
+        const id = url.split('/').at(-2)!;
+        segments = segments.map((s) =>
+          s.id === id ? { ...s, status: body.status === 'locked' ? 'locked' : s.owner ? 'claimed' : 'open', revision: s.revision + 1 } : s,
+        );
+        return jsonResponse(200, segments.find((s) => s.id === id));
+      }
       return jsonResponse(404, { code: 'not_found', detail: 'Not found.' });
     }),
   );
@@ -49,9 +60,14 @@ describe('BoardPage', () => {
     expect(byTestId(taken, 'segment-owner')[0].textContent).toBe('bo');
     expect(byTestId(open, 'segment-claim')).toHaveLength(1);
     expect(byTestId(open, 'segment-open')[0].getAttribute('href')).toBe('/projects/p1/segments/s1');
+    // "Open" is a status here; the link says what it does.
+    expect(byTestId(open, 'segment-open')[0].textContent).toBe('View');
+    expect(byTestId(open, 'segment-claim')[0].textContent).toBe('Claim');
+    expect(byTestId(open, 'segment-status')[0].textContent).toBe('Open');
     // Artists do not get the director's tools.
     expect(byTestId(view.container, 'segment-create')).toHaveLength(0);
     expect(byTestId(view.container, 'segment-assign')).toHaveLength(0);
+    expect(byTestId(view.container, 'segment-lock')).toHaveLength(0);
   });
 
   it('shows the detail sentence of a refused claim', async () => {
@@ -72,6 +88,9 @@ describe('BoardPage', () => {
     });
     expect(alert.getAttribute('role')).toBe('alert');
     expect(alert.textContent).toBe('This segment is already claimed by bo.');
+    // Beside the button that caused it, not in the page banner.
+    expect(byTestId(byTestId(view.container, 'segment-row')[1], 'error-message')).toHaveLength(1);
+    expect(view.container.querySelector('.error-banner')).toBeNull();
   });
 
   it('shows the director the create, assign and order tools', async () => {
@@ -83,6 +102,29 @@ describe('BoardPage', () => {
     await click(byTestId(view.container, 'segment-create')[0]);
     expect(byTestId(view.container, 'segment-create-title')).toHaveLength(1);
     expect(byTestId(view.container, 'segment-create-submit')).toHaveLength(1);
+  });
+
+  it('lets the director lock a segment and unlock it', async () => {
+    view = await render(<BoardPage />, { project: { ...PROJECT, role: 'director' }, me: { id: 1, username: 'dana', display_name: 'Dana' } });
+    await waitFor(() => expect(byTestId(view!.container, 'segment-row')).toHaveLength(2));
+    const row = () => byTestId(view!.container, 'segment-row')[1];
+    await click(byTestId(row(), 'segment-lock')[0]);
+    await waitFor(() => expect(row().dataset.status).toBe('locked'));
+    expect(patches).toEqual([{ url: '/api/v1/segments/s2/', body: { status: 'locked' } }]);
+    expect(byTestId(row(), 'segment-status')[0].textContent).toContain('Locked');
+    // A locked segment cannot be handed around until it is unlocked.
+    expect(byTestId(row(), 'segment-release')).toHaveLength(0);
+    expect((byTestId(row(), 'segment-assign')[0] as HTMLSelectElement).disabled).toBe(true);
+    await click(byTestId(row(), 'segment-unlock')[0]);
+    await waitFor(() => expect(row().dataset.status).toBe('claimed'));
+    expect(patches[1].body).toEqual({ status: 'open' });
+    expect(byTestId(row(), 'segment-lock')).toHaveLength(1);
+  });
+
+  it('names owners by display name', async () => {
+    segments = [seg('s1', 0, null), { ...seg('s2', 1, 'bo'), owner: { id: 2, username: 'bo', display_name: 'Bo Lindqvist' } }];
+    view = await render(<BoardPage />, { project: PROJECT });
+    await waitFor(() => expect(byTestId(view!.container, 'segment-owner')[1].textContent).toBe('Bo Lindqvist'));
   });
 
   it('shows another person’s claim and presence live, without reloading', async () => {

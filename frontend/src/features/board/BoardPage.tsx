@@ -12,6 +12,7 @@ import { usePresence, usePresenceLocation } from '../../realtime/RealtimeProvide
 import { qk } from '../../state/keys';
 import { useMembers, useSegments } from '../../state/queries';
 import { patchTimeline } from '../../state/timeline';
+import { personName } from '../projects/people';
 import { useProject } from '../projects/ProjectContext';
 
 export const STATUS_TONE: Record<string, string> = {
@@ -53,6 +54,7 @@ function CreateSegment() {
       setOpen(false);
       void qc.invalidateQueries({ queryKey: qk.segments(project.id) });
     },
+    meta: { inlineError: true },
   });
   if (!open) {
     return (
@@ -81,6 +83,7 @@ function CreateSegment() {
         <span>Synopsis</span>
         <input value={synopsis} onChange={(e) => setSynopsis(e.target.value)} placeholder="What happens in this part of the film" />
       </label>
+      <ErrorMessage error={create.error} />
       <div className="form-actions">
         <button type="submit" className="button button-primary" data-testid="segment-create-submit" disabled={create.isPending}>
           Add segment
@@ -93,12 +96,15 @@ function CreateSegment() {
   );
 }
 
-function AssignSelect({ segment, members }: { segment: Segment; members: Member[] }) {
+function AssignSelect({ segment, members, onError }: { segment: Segment; members: Member[]; onError: (error: unknown) => void }) {
   const qc = useQueryClient();
   const { project } = useProject();
   const assign = useMutation({
     mutationFn: (username: string) => (username ? api.segments.assign(segment.id, username) : api.segments.release(segment.id)),
+    onMutate: () => onError(null),
+    onError,
     onSettled: () => void qc.invalidateQueries({ queryKey: qk.segments(project.id) }),
+    meta: { inlineError: true },
   });
   const owners = members.filter((m) => m.role === 'artist' || m.role === 'director');
   return (
@@ -113,7 +119,7 @@ function AssignSelect({ segment, members }: { segment: Segment; members: Member[
       <option value="">Unassigned</option>
       {owners.map((m) => (
         <option key={m.id} value={m.user.username}>
-          {m.user.username}
+          {personName(m.user)}
         </option>
       ))}
     </select>
@@ -144,10 +150,21 @@ function SegmentRow({
   const { project, can, rate } = useProject();
   const qc = useQueryClient();
   const [over, setOver] = useState(false);
+  const [error, setError] = useState<unknown>(null);
   const refresh = () => void qc.invalidateQueries({ queryKey: qk.segments(project.id) });
-  const claim = useMutation({ mutationFn: () => api.segments.claim(segment.id), onSettled: refresh });
-  const release = useMutation({ mutationFn: () => api.segments.release(segment.id), onSettled: refresh });
+  // Errors show in the row whose button caused them, not in the page banner.
+  const rowAction = <T,>(mutationFn: () => Promise<T>) => ({
+    mutationFn,
+    onMutate: () => setError(null),
+    onError: setError,
+    onSettled: refresh,
+    meta: { inlineError: true },
+  });
+  const claim = useMutation(rowAction(() => api.segments.claim(segment.id)));
+  const release = useMutation(rowAction(() => api.segments.release(segment.id)));
+  const lock = useMutation(rowAction(() => api.segments.setLocked(segment.id, segment.status !== 'locked')));
   const mine = can.owns(segment);
+  const locked = segment.status === 'locked';
   const showClaim = can.claim && !mine && segment.status !== 'locked' && segment.status !== 'approved';
   const seconds = segment.target_frames ? framesToSeconds(segment.target_frames, rate) : null;
 
@@ -196,13 +213,18 @@ function SegmentRow({
         {here.length > 0 && <div className="here small">Here now: {here.join(', ')}</div>}
       </td>
       <td>
-        <span className="segment-owner" data-testid="segment-owner">
-          {segment.owner?.username ?? ''}
+        <span className="segment-owner" data-testid="segment-owner" title={segment.owner ? `@${segment.owner.username}` : undefined}>
+          {personName(segment.owner)}
         </span>
         {!segment.owner && <span className="muted small">—</span>}
       </td>
       <td>
-        <Badge tone={STATUS_TONE[segment.status]}>{label(SEGMENT_STATUS_LABEL, segment.status)}</Badge>
+        <span data-testid="segment-status">
+          <Badge tone={STATUS_TONE[segment.status]}>
+            {locked && <span aria-hidden="true">🔒 </span>}
+            {label(SEGMENT_STATUS_LABEL, segment.status)}
+          </Badge>
+        </span>
       </td>
       <td className="cell-num">
         {segment.shot_count ?? 0}
@@ -220,12 +242,12 @@ function SegmentRow({
             data-testid="segment-claim"
             onClick={() => claim.mutate()}
             disabled={claim.isPending}
-            title={segment.owner ? `Claimed by ${segment.owner.username}` : 'Make this segment yours'}
+            title={segment.owner ? `Claimed by ${personName(segment.owner)}` : 'Make this segment yours'}
           >
             Claim
           </button>
         )}
-        {can.release(segment) && !can.manageSegments && (
+        {can.release(segment) && !can.manageSegments && !locked && (
           <button
             type="button"
             className="button button-small"
@@ -236,10 +258,22 @@ function SegmentRow({
             Release
           </button>
         )}
+        {can.lockSegments && (
+          <button
+            type="button"
+            className={`button button-small${locked ? '' : ' button-ghost'}`}
+            data-testid={locked ? 'segment-unlock' : 'segment-lock'}
+            onClick={() => lock.mutate()}
+            disabled={lock.isPending}
+            title={locked ? 'Let the owner and you edit it again' : 'Freeze it: no edits, claims or new takes until unlocked'}
+          >
+            {locked ? 'Unlock' : 'Lock'}
+          </button>
+        )}
         {can.manageSegments && (
           <>
-            <AssignSelect segment={segment} members={members} />
-            {segment.owner && (
+            <AssignSelect segment={segment} members={members} onError={setError} />
+            {segment.owner && !locked && (
               <button
                 type="button"
                 className="button button-small button-ghost"
@@ -274,9 +308,11 @@ function SegmentRow({
             </span>
           </>
         )}
+        {/* Not "Open": that is a status on this board. */}
         <Link className="button button-small" data-testid="segment-open" to={`/projects/${project.id}/segments/${segment.id}`}>
-          Open
+          {can.editSegment(segment) ? 'Work on it' : 'View'}
         </Link>
+        {Boolean(error) && <ErrorMessage error={error} onDismiss={() => setError(null)} />}
       </td>
     </tr>
   );
@@ -298,10 +334,11 @@ export function BoardPage() {
       qc.setQueryData<Segment[]>(qk.segments(project.id), (list) => (list ? moveInList(list, segment.id, position) : list));
     },
     onSettled: () => void qc.invalidateQueries({ queryKey: qk.segments(project.id) }),
+    meta: { inlineError: true },
   });
 
   const list = [...(segments.data ?? [])];
-  const whoIsIn = (id: string) => presence.filter((p) => p.segments.includes(id)).map((p) => p.username);
+  const whoIsIn = (id: string) => presence.filter((p) => p.segments.includes(id)).map((p) => p.display_name || p.username);
   const mineCount = list.filter((s) => can.owns(s)).length;
 
   return (
@@ -319,6 +356,7 @@ export function BoardPage() {
         </div>
         {can.manageSegments && <CreateSegment />}
       </div>
+      {move.error && <ErrorMessage error={move.error} onDismiss={() => move.reset()} />}
       {segments.isPending ? (
         <Loading label="Loading segments…" />
       ) : segments.isError ? (
