@@ -193,13 +193,16 @@ def job_data(job: GenerationJob) -> dict[str, Any]:
         "model": job.model,
         "kind": job.kind,
         "state": job.state,
+        "phase": job_phase(job),
         "progress": job.progress,
+        "retry": _retry_of(job),
         "error": job.error,
         "variations": job.variations,
         "calls": len(calls) or 1,
         "prompt": (job.request or {}).get("prompt", ""),
         "original_prompt": (job.request or {}).get("original_prompt", ""),
         "seed": (job.request or {}).get("seed"),
+        "seeds": _job_seeds(job, calls),
         "estimated_cost": str(job.estimated_cost),
         "actual_cost": None if job.actual_cost is None else str(job.actual_cost),
         "currency": job.project.budget_currency if job.project_id else "USD",
@@ -210,6 +213,47 @@ def job_data(job: GenerationJob) -> dict[str, Any]:
         "submitted_at": _iso(job.submitted_at),
         "finished_at": _iso(job.finished_at),
     }
+
+
+def job_phase(job: GenerationJob) -> str:
+    """Where a job is, for people: queued (waiting for a worker, a slot or a retry) →
+    submitted (the provider has it, not started) → running (the provider or the local tool
+    works on it) → downloading (outputs are being fetched and stored) → done."""
+    if job.state in FINISHED_STATES:
+        return "done"
+    data = job.provider_data if isinstance(job.provider_data, dict) else {}
+    if data.get("finishing"):
+        return "downloading"
+    calls = data.get("calls") or []
+    if any(c.get("state") == "running" or (c.get("state") == "submitting" and c.get("working")) for c in calls):
+        return "running"
+    if any(c.get("id") and c.get("state") == "queued" for c in calls):
+        return "submitted"
+    return "running" if job.state == JobState.RUNNING else "queued"
+
+
+def _retry_of(job: GenerationJob) -> dict[str, Any] | None:
+    """``{attempt, max_attempts, message, at}`` while the job waits to try a provider call again."""
+    if job.state in FINISHED_STATES:
+        return None
+    retry = (job.provider_data or {}).get("retry") if isinstance(job.provider_data, dict) else None
+    if not isinstance(retry, dict):
+        return None
+    return {
+        "attempt": int(retry.get("attempt") or 1),
+        "max_attempts": int(retry.get("max_attempts") or 1),
+        "message": str(retry.get("message") or ""),
+        "at": retry.get("at"),
+    }
+
+
+def _job_seeds(job: GenerationJob, calls: list[dict[str, Any]]) -> list[int | None]:
+    backend = get_backend(job.backend)
+    per_output = bool(backend and backend.seeds_per_output)
+    seeds: list[int | None] = []
+    for call in calls:
+        seeds += take_seeds(call.get("seed"), int(call.get("variations") or 1), per_output=per_output)
+    return seeds or [(job.request or {}).get("seed")]
 
 
 def _iso(value) -> str | None:
@@ -445,12 +489,27 @@ def _plan_input(media, *, field: str, what: str, frame: str | None = None, tag: 
 
 
 def _split_calls(variations: int, per_call: int, seed: int, calls: int) -> list[dict[str, Any]]:
-    out, left = [], variations
+    """Variations spread over provider calls. Variation v (counted over the whole job) is
+    made with ``seed + v``: a call starts at the seed of its first variation, so that a take
+    made alone with its recorded seed comes out the same (see ``take_seeds``)."""
+    out, left, first = [], variations, 0
     for i in range(calls):
-        n = min(per_call, left) if i < calls - 1 else left
-        out.append({"index": i, "seed": (seed + i) % (MAX_SEED + 1), "variations": max(1, n)})
+        n = max(1, min(per_call, left) if i < calls - 1 else left)
+        out.append({"index": i, "seed": (seed + first) % (MAX_SEED + 1), "variations": n})
         left -= n
+        first += n
     return out
+
+
+def take_seeds(call_seed: int | None, count: int, *, per_output: bool) -> list[int | None]:
+    """The seed that makes each of a call's ``count`` outputs: ``call_seed + j`` on backends
+    that seed every output themselves (the local ones), else the call's seed for all (a
+    provider making several outputs from one seed)."""
+    if call_seed is None:
+        return [None] * count
+    if per_output:
+        return [(int(call_seed) + j) % (MAX_SEED + 1) for j in range(count)]
+    return [int(call_seed)] * count
 
 
 def generation_plan(
@@ -738,13 +797,18 @@ def generate(
             "requested_by": access.user.get_username(),
         }
         variation = 0
+        per_output = plan.backend.seeds_per_output
         for call in calls:
-            for _ in range(call["variations"]):
+            for j, take_seed in enumerate(take_seeds(call["seed"], call["variations"], per_output=per_output)):
                 prov = dict(base)
                 prov.update(
-                    seed=call["seed"], variation=variation, call=call["index"],
+                    seed=take_seed, variation=variation, call=call["index"],
                     estimated_cost=str(estimate_shares[variation]),
                 )
+                if not per_output and call["variations"] > 1:
+                    # One provider call made several outputs from one seed: this is output j of
+                    # that batch (asking for the same number of variations repeats it).
+                    prov.update(batch_index=j, batch_size=call["variations"])
                 take = Take.objects.create(
                     shot=shot, number=number, source=TakeSource.GENERATION, provenance=prov, author=access.user,
                     status=TakeStatus.PROCESSING, parent=plan.parent_take,
@@ -963,6 +1027,60 @@ def _publish_progress(job: GenerationJob, before: int) -> None:
         )
 
 
+PROGRESS_WRITE_SECONDS = 0.5  # a local job writes its progress to the row at most this often
+
+
+def _note_retry(job_id, *, attempt: int, max_attempts: int, message: str, wait: float | None) -> None:
+    """Show on the job that a provider call waits to be tried again (and why)."""
+    at = _iso(timezone.now() + timedelta(seconds=wait)) if wait is not None else None
+    with transaction.atomic():
+        job = _load(job_id, lock=True)
+        if job is None or job.state in FINISHED_STATES:
+            return
+        job.provider_data["retry"] = {
+            "attempt": max(1, int(attempt)), "max_attempts": max(1, int(max_attempts), int(attempt)),
+            "message": message, "at": at,
+        }
+        job.save(update_fields=["provider_data", "updated_at"])
+        _publish_job(job)
+
+
+class _LocalProgress:
+    """``ctx.progress`` for a local backend working inside ``submit``: its fraction done goes
+    to the call and the job row (at most every PROGRESS_WRITE_SECONDS, only when the percent
+    moved) and out as ``job.progress`` events (throttled by ``_publish_progress``)."""
+
+    def __init__(self, job_id, index: int) -> None:
+        self.job_id = job_id
+        self.index = index
+        self.last_at = 0.0
+        self.last_value = -1
+
+    def __call__(self, fraction: float) -> None:
+        try:
+            value = max(0, min(99, int(float(fraction) * 100)))  # 100 once the outputs are stored
+        except (TypeError, ValueError):
+            return
+        now = time.monotonic()
+        if value <= self.last_value or now - self.last_at < PROGRESS_WRITE_SECONDS:
+            return
+        self.last_at, self.last_value = now, value
+        try:
+            with transaction.atomic():
+                job = _load(self.job_id, lock=True)
+                if job is None or job.state in FINISHED_STATES:
+                    return
+                calls = _calls(job)
+                before = job.progress
+                calls[self.index]["progress"] = value
+                job.progress = _progress_of(calls)
+                job.heartbeat_at = timezone.now()
+                _publish_progress(job, before)
+                job.save(update_fields=["provider_data", "progress", "heartbeat_at", "updated_at"])
+        except Exception:  # noqa: BLE001 - progress must never stop the work
+            logger.debug("job %s: could not record progress", self.job_id, exc_info=True)
+
+
 class _Step:
     def __init__(self, job: GenerationJob, backend: Backend, cred: ProjectCredential) -> None:
         self.job = job
@@ -1092,8 +1210,11 @@ class _Step:
                 return
             call["state"] = "pending"
             call["marked_at"] = None
+            call.pop("working", None)
             if not count_attempt:
+                # A rate limit is not a failed try: it does not use up the call's attempts.
                 call["attempts"] = max(0, call["attempts"] - 1)
+                call["rate_limits"] = int(call.get("rate_limits") or 0) + 1
             if error:
                 call["error"] = error
             job.save(update_fields=["provider_data", "updated_at"])
@@ -1121,6 +1242,30 @@ class _Step:
             self.job = job
         self.release_slot(*[c["index"] for c in _calls(self.job) if c["state"] in _Terminal.CALL])
 
+    def _start_local(self, index: int) -> None:
+        """A local backend does its work inside ``submit``: the job runs from now on."""
+        with transaction.atomic():
+            job = _load(self.job.pk, lock=True)
+            if job is None or job.state in FINISHED_STATES:
+                return
+            call = _calls(job)[index]
+            call["working"] = True
+            job.provider_data.pop("retry", None)
+            job.submitted_at = job.submitted_at or timezone.now()
+            if job.state == JobState.QUEUED:
+                job.state = JobState.RUNNING
+            job.save(update_fields=["provider_data", "state", "submitted_at", "updated_at"])
+            _publish_job(job)
+            self.job = job
+
+    def _note_submit_retry(self, index: int, message: str, wait: float | None) -> None:
+        call = _calls(_load(self.job.pk) or self.job)[index]
+        limited = int(call.get("rate_limits") or 0)
+        _note_retry(
+            self.job.pk, attempt=int(call.get("attempts") or 0) + limited + 1,
+            max_attempts=MAX_SUBMIT_ATTEMPTS + limited, message=message, wait=wait,
+        )
+
     def submit(self, index: int) -> Advance | None:
         name = self.backend.title or self.backend.name
         with contextlib.ExitStack() as stack:
@@ -1140,6 +1285,9 @@ class _Step:
             if marked is None:
                 self.release_slot(index)
                 return None
+            if self.backend.is_local:
+                self._start_local(index)
+                self.ctx.progress = _LocalProgress(self.job.pk, index)
             try:
                 with _Beat(self.job.pk):
                     result = self.backend.submit(req, self.ctx)
@@ -1147,6 +1295,7 @@ class _Step:
                 wait = float(exc.retry_after or DEFAULT_RETRY_AFTER)
                 ratelimit.cooldown_set(self.backend.name, self.fp, wait)
                 self._unmark(index, error=self.msg(exc), count_attempt=False)
+                self._note_submit_retry(index, self.msg(exc), wait)
                 self.release_slot(index)
                 logger.info("job %s: %s rate limited; retry in %.1f s", self.job.pk, self.backend.name, wait)
                 return self.again(_jitter(wait + 0.5, 0.1), "rate limited by the provider")
@@ -1163,6 +1312,7 @@ class _Step:
                 self._unmark(index, error=message)
                 wait = float(exc.retry_after) if exc.retry_after else min(300.0, 5.0 * 2 ** (attempts - 1))
                 self.retry_in = _jitter(wait)
+                self._note_submit_retry(index, message, self.retry_in)
                 return self.again(self.retry_in, "retrying after a network error")
             except QuotaExhausted as exc:
                 self.release_slot(index)
@@ -1211,6 +1361,8 @@ class _Step:
                 call = _calls(job)[index]
                 call["id"] = provider_id or f"local-{job.pk}-{index}"
                 call["marked_at"] = None
+                call.pop("working", None)
+                job.provider_data.pop("retry", None)
                 call["submitted_at"] = _now_ts()
                 state = result.state if result.state in ("queued", "running", "succeeded", "failed") else "queued"
                 call["state"] = "queued" if state in ("succeeded", "failed") else state
@@ -1252,6 +1404,8 @@ class _Step:
         except RateLimited as exc:
             wait = float(exc.retry_after or DEFAULT_RETRY_AFTER)
             ratelimit.cooldown_set(self.backend.name, self.fp, wait)
+            errors = int(call.get("poll_errors") or 0)
+            _note_retry(self.job.pk, attempt=errors + 2, max_attempts=MAX_POLL_ERRORS + 1, message=self.msg(exc), wait=wait)
             return self.again(_jitter(wait + 0.5, 0.1), "rate limited by the provider")
         except TransientError as exc:
             errors = self._poll_error(index, self.msg(exc))
@@ -1259,6 +1413,7 @@ class _Step:
                 return None
             wait = float(exc.retry_after) if exc.retry_after else min(300.0, 5.0 * 2 ** (errors - 1))
             self.retry_in = _jitter(wait) if self.retry_in is None else min(self.retry_in, _jitter(wait))
+            _note_retry(self.job.pk, attempt=errors + 1, max_attempts=MAX_POLL_ERRORS, message=self.msg(exc), wait=self.retry_in)
             return None
         except JobLost:
             self._end_call(index, JOB_LOST, billable=False)
@@ -1378,6 +1533,7 @@ def _apply_result(job_id, index: int, result: PollResult, cred: ProjectCredentia
             return (False, job) if with_job else False
         before = job.progress
         call["poll_errors"] = 0
+        job.provider_data.pop("retry", None)
         job.poll_count += 1
         job.provider_state = str((result.raw or {}).get("status") or result.state or "")[:64]
         if result.progress is not None:
@@ -1590,7 +1746,9 @@ def _finish_job(step: _Step, *, token: str) -> Advance:
                         if attempts < MAX_FINISH_ATTEMPTS:
                             _unclaim_finish(job.pk, token)
                             logger.info("job %s: download failed (will retry): %s", job.pk, step.msg(exc))
-                            return step.again(_jitter(min(120.0, 10.0 * 2 ** (attempts - 1))), "retrying a download")
+                            wait = _jitter(min(120.0, 10.0 * 2 ** (attempts - 1)))
+                            _note_retry(job.pk, attempt=attempts + 1, max_attempts=MAX_FINISH_ATTEMPTS, message=step.msg(exc), wait=wait)
+                            return step.again(wait, "retrying a download")
                         items.append((output, None, f"The output could not be downloaded: {step.msg(exc)}"))
                     except ProviderError as exc:
                         items.append((output, None, step.msg(exc)))
@@ -1672,6 +1830,9 @@ def _store_outputs(step: _Step, token: str, results: dict[int, list[tuple[Output
                     provider_job_id=call.get("id"), finished_at=timezone.now().isoformat(),
                     output={k2: v for k2, v in (output.meta or {}).items() if isinstance(v, (str, int, float, bool))} or None,
                 )
+                made_with = (output.meta or {}).get("seed")
+                if isinstance(made_with, int) and not isinstance(made_with, bool):
+                    prov["seed"] = made_with  # what the backend says made this output
                 take.provenance = prov
                 stored_takes.append(take)
             # placeholders without an output
@@ -1734,6 +1895,7 @@ def _store_outputs(step: _Step, token: str, results: dict[int, list[tuple[Output
         job.heartbeat_at = None
         job.next_poll_at = None
         job.provider_data.pop("finishing", None)
+        job.provider_data.pop("retry", None)
         job.save()
         for take in created_events:
             record_event(project=job.project, actor=None, type="take.created", data=_take_data(take))
@@ -2046,5 +2208,7 @@ __all__ = [
     "job_cancel",
     "job_data",
     "job_enqueue",
+    "job_phase",
+    "take_seeds",
     "webhook_receive",
 ]

@@ -158,7 +158,7 @@ def ingest(settings, tmp_path, django_capture_on_commit_callbacks):
 @pytest.mark.parametrize(
     ("name", "title", "kinds"),
     [
-        ("local-animatic", "Local animatic", ["text_to_video", "image_to_video", "text_to_image"]),
+        ("local-animatic", "Local animatic", ["text_to_video", "image_to_video", "text_to_image", "video_extend"]),
         ("local-speech", "Local speech (espeak-ng)", ["speech"]),
         ("local-interpolate", "Frame interpolation (ffmpeg)", ["interpolate"]),
         ("local-upscale", "Upscale (ffmpeg, non-AI)", ["upscale"]),

@@ -14,8 +14,9 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Self
@@ -74,8 +75,16 @@ def _tail(data: bytes | str | None, limit: int = 1500) -> str:
     return (data or "").strip()[-limit:]
 
 
-def run_ffmpeg(args: Sequence[str], *, timeout: float, what: str) -> None:
-    """Run ffmpeg; a failure is a (not retryable) ProviderError saying ``what`` failed."""
+def run_ffmpeg(
+    args: Sequence[str], *, timeout: float, what: str, progress: Callable[[float], None] | None = None, seconds: float | None = None
+) -> None:
+    """Run ffmpeg; a failure is a (not retryable) ProviderError saying ``what`` failed.
+
+    With ``progress`` and the output's expected length in ``seconds``, ffmpeg reports how far
+    it is (``-progress pipe:1``: ``out_time_us``) and ``progress`` gets the fraction done."""
+    if progress is not None and seconds:
+        _run_ffmpeg_with_progress(args, timeout=timeout, what=what, progress=progress, seconds=float(seconds))
+        return
     try:
         proc = subprocess.run(
             ffmpeg_cmd(args), check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout
@@ -84,6 +93,46 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float, what: str) -> None:
         raise ProviderError(f"{what} took longer than {timeout:.0f} s and was stopped.") from exc
     if proc.returncode != 0:
         raise ProviderError(f"{what} failed (ffmpeg: {_tail(proc.stderr, 300) or f'exit status {proc.returncode}'}).")
+
+
+def _run_ffmpeg_with_progress(
+    args: Sequence[str], *, timeout: float, what: str, progress: Callable[[float], None], seconds: float
+) -> None:
+    timed_out = threading.Event()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            ffmpeg_cmd(["-progress", "pipe:1", "-nostats", *args]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
+        )
+
+        def stop() -> None:
+            timed_out.set()
+            with contextlib.suppress(OSError):
+                proc.kill()
+
+        timer = threading.Timer(timeout, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            for raw in proc.stdout:
+                key, _, value = raw.decode("ascii", errors="replace").strip().partition("=")
+                if key in ("out_time_us", "out_time_ms"):  # both are microseconds (an old ffmpeg quirk)
+                    try:
+                        done = int(value) / 1_000_000
+                    except ValueError:
+                        continue
+                    progress(max(0.0, min(1.0, done / seconds)))
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if timed_out.is_set():
+            raise ProviderError(f"{what} took longer than {timeout:.0f} s and was stopped.")
+        if code != 0:
+            log.seek(0)
+            raise ProviderError(f"{what} failed (ffmpeg: {_tail(log.read(), 300) or f'exit status {code}'}).")
 
 
 def timeout_for(seconds: float | None, *, pixels: int = 0, factor: float = 2.0) -> float:
@@ -97,8 +146,12 @@ class VideoWriter:
     MP4: H.264 yuv420p, BT.709, constant ``fps`` given as an exact fraction (``-r 24000/1001``),
     moov atom first. ``close()`` checks that exactly ``frames`` frames went in."""
 
-    def __init__(self, path: Path, *, width: int, height: int, fps: Fraction, frames: int, timeout: float, crf: int = 20) -> None:
+    def __init__(
+        self, path: Path, *, width: int, height: int, fps: Fraction, frames: int, timeout: float, crf: int = 20,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.progress = progress
         self.width, self.height, self.frames = width, height, frames
         self.timeout = timeout
         self.written = 0
@@ -133,6 +186,8 @@ class VideoWriter:
             self._proc.wait()
             raise ProviderError(f"Encoding the video failed (ffmpeg: {self._stderr() or 'it stopped early'}).") from exc
         self.written += 1
+        if self.progress is not None and self.frames:
+            self.progress(self.written / self.frames)
 
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError, OSError):

@@ -19,6 +19,7 @@ Provider errors are raised as ``ProviderError`` subclasses so the job machinery 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -156,6 +157,13 @@ class BackendContext:
     workdir: Path | None = None  # scratch folder for this job (local backends write here)
     timeout: float = 30.0
     webhook_secret: str = ""
+    # Local backends doing their work inside ``submit`` call this with the fraction done
+    # (0.0-1.0) as they go; the job machinery turns it into job progress (throttled).
+    progress: Callable[[float], None] | None = None
+
+    def report_progress(self, fraction: float) -> None:
+        if self.progress is not None:
+            self.progress(fraction)
 
     def session(self):
         import requests
@@ -233,6 +241,9 @@ class Backend:
     # Simultaneous jobs per credential that the provider tolerates (shared by all workers).
     default_concurrency: ClassVar[int] = 4
     models: ClassVar[tuple[ModelSpec, ...]] = ()
+    # True when one call making n outputs uses seed, seed + 1, ... seed + n - 1 (one each);
+    # False when the outputs of a call share the call's seed (most providers).
+    seeds_per_output: ClassVar[bool] = False
 
     # -- description -----------------------------------------------------------------
     @property

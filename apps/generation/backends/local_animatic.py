@@ -6,7 +6,9 @@ Three models, each for text to video, image to video and text to image:
   from the seed (over the input image, blurred and darkened, when there is one), with a thin
   rule, vignette, film grain and a fade of the text in and out.
 - ``ken-burns``: a slow pan and zoom over the input image, or over a picture drawn from the
-  seed (sky gradient, sun, hills, shapes) with the prompt as a caption along the bottom.
+  seed (sky gradient, sun, hills, shapes) with the prompt as a caption along the bottom. It
+  also extends a take (``video_extend`` with a parent take): the move starts on the whole of
+  the parent's last frame, so the new clip continues where the parent ends.
 - ``infinite-zoom``: a never-ending zoom into the picture, which holds a framed copy of itself
   (a Droste picture); the zoom loops seamlessly every ``1 / speed`` seconds.
 
@@ -40,13 +42,15 @@ from .base import (
 )
 
 KINDS = ("text_to_video", "image_to_video", "text_to_image")
+# Ken Burns also extends a take: the move starts on the parent take's last frame.
+KEN_BURNS_KINDS = (*KINDS, "video_extend")
 ZOOM_RATIO = 2.0  # infinite-zoom: each framed copy is half the size of the one around it
 KEN_BURNS_MAX_ZOOM = 1.35
 MAX_SOURCE_PIXELS = 24_000_000  # the largest picture drawn to pan/zoom over
 
 
-def _spec(name: str, title: str) -> ModelSpec:
-    return ModelSpec(name=name, kinds=KINDS, title=title, min_seconds=0.5, max_seconds=60.0, max_variations=8)
+def _spec(name: str, title: str, kinds: tuple[str, ...] = KINDS) -> ModelSpec:
+    return ModelSpec(name=name, kinds=kinds, title=title, min_seconds=0.5, max_seconds=60.0, max_variations=8)
 
 
 # ============================================================================================
@@ -171,6 +175,17 @@ def open_picture(path: Path):
             return im.convert("RGB")
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ProviderError("The input image could not be read as a picture.") from exc
+
+
+def last_frame(video: Path, dest: Path) -> Path:
+    """The last frame of ``video`` as a PNG at ``dest`` (to continue a take from)."""
+    try:
+        _local.run_ffmpeg(["-sseof", "-0.5", "-i", str(video), "-frames:v", "1", "-update", "1", str(dest)], timeout=120, what="Reading the last frame")
+    except ProviderError:
+        _local.run_ffmpeg(["-i", str(video), "-frames:v", "1", str(dest)], timeout=120, what="Reading the last frame")
+    if not dest.exists() or dest.stat().st_size == 0:
+        raise ProviderError("The last frame of the parent take could not be read.")
+    return dest
 
 
 def cover(img, width: int, height: int):
@@ -419,16 +434,19 @@ def _source_size(width: int, height: int, factor: float) -> tuple[int, int]:
 class KenBurns:
     """A pan and zoom over a picture: a window moving from one place and size to another."""
 
-    def __init__(self, *, picture, width: int, height: int, seed: int, frames: int, caption=None) -> None:
+    def __init__(self, *, picture, width: int, height: int, seed: int, frames: int, caption=None, from_whole: bool = False) -> None:
         rnd = random.Random(f"kenburns:{seed}")
         self.width, self.height, self.frames, self.caption = width, height, frames, caption
         sw, sh = _source_size(width, height, KEN_BURNS_MAX_ZOOM)
         self.source = cover(picture, sw, sh) if picture.size != (sw, sh) else picture
         self.sw, self.sh = sw, sh
         deep = rnd.uniform(1.18, sw / width * 0.98) if sw > width else 1.0
-        self.z0, self.z1 = (1.0, deep) if rnd.random() < 0.6 else (deep, 1.0)
+        self.z0, self.z1 = (1.0, deep) if rnd.random() < 0.6 or from_whole else (deep, 1.0)
         self.c0 = self._centre(rnd, self.z0)
         self.c1 = self._centre(rnd, self.z1)
+        if from_whole:
+            # Extending a take: the first frame is the whole picture (the parent's last frame).
+            self.c0 = (sw / 2, sh / 2)
 
     def _centre(self, rnd: random.Random, z: float) -> tuple[float, float]:
         ww, wh = self.sw / z, self.sh / z
@@ -515,10 +533,11 @@ class LocalAnimaticBackend(Backend):
     title = "Local animatic"
     needs_credentials = False
     is_local = True
+    seeds_per_output = True  # variation i uses seed + i (_local.variation_seeds)
     default_concurrency = 2
     models = (
         _spec("title-card", "Title card"),
-        _spec("ken-burns", "Ken Burns pan and zoom"),
+        _spec("ken-burns", "Ken Burns pan and zoom", KEN_BURNS_KINDS),
         _spec("infinite-zoom", "Infinite zoom"),
     )
 
@@ -541,6 +560,8 @@ class LocalAnimaticBackend(Backend):
         if req.input_image is not None:
             if _local.check_input_file(req.input_image, field="input_image", what="input image"):
                 self._check_image(Path(req.input_image.path))
+        if req.kind == "video_extend" and _local.check_input_file(req.input_video, field="parent_take", what="input video"):
+            _local.probe_video(Path(req.input_video.path))
         if spec.name == "infinite-zoom":
             _local.param_number(req.params, "speed", 0.5, low=0.05, high=4.0)
             direction = str(req.params.get("direction", "in") or "in").lower()
@@ -565,8 +586,11 @@ class LocalAnimaticBackend(Backend):
         spec = self.model_spec(req.model)
         folder = _local.workdir(ctx)
         count = _local.variation_count(req, spec.max_variations)
-        picture = open_picture(Path(req.input_image.path)) if req.input_image is not None else None
         job_id = _local.new_job_id()
+        if req.kind == "video_extend":
+            picture = open_picture(last_frame(Path(req.input_video.path), folder / f"{job_id}-parent-last.png"))
+        else:
+            picture = open_picture(Path(req.input_image.path)) if req.input_image is not None else None
         outputs = []
         for i, seed in enumerate(_local.variation_seeds(req, count)):
             stem = f"{spec.name}-{seed}"
@@ -578,7 +602,11 @@ class LocalAnimaticBackend(Backend):
                 outputs.append(Output(path=path, content_type="image/png", filename=f"{stem}.png", meta=meta))
             else:
                 path = folder / f"{job_id}-{i}.mp4"
-                self._render_clip(spec.name, req, seed, picture, path)
+
+                def progress(fraction: float, i: int = i) -> None:
+                    ctx.report_progress((i + fraction) / count)
+
+                self._render_clip(spec.name, req, seed, picture, path, progress=progress)
                 fps = Fraction(req.fps)
                 meta.update(
                     width=req.width, height=req.height, frames=req.duration_frames,
@@ -606,7 +634,8 @@ class LocalAnimaticBackend(Backend):
             source = generated_picture(seed, *_source_size(w, h, factor))
         caption = self._caption(req, picture)
         if model == "ken-burns":
-            return KenBurns(picture=source, width=w, height=h, seed=seed, frames=frames, caption=caption)
+            extend = req.kind == "video_extend"
+            return KenBurns(picture=source, width=w, height=h, seed=seed, frames=frames, caption=caption, from_whole=extend)
         speed = _local.param_number(req.params, "speed", 0.5, low=0.05, high=4.0)
         zoom_out = str(req.params.get("direction", "in") or "in").lower() == "out"
         return InfiniteZoom(picture=source, width=w, height=h, seed=seed, fps=fps, speed=speed, zoom_out=zoom_out, caption=caption)
@@ -617,11 +646,13 @@ class LocalAnimaticBackend(Backend):
         still = self._renderer(model, req, seed, picture, frames=1).still()
         return Image.fromarray(still, "RGB") if not isinstance(still, Image.Image) else still
 
-    def _render_clip(self, model: str, req: GenerationRequest, seed: int, picture, path: Path) -> None:
+    def _render_clip(self, model: str, req: GenerationRequest, seed: int, picture, path: Path, progress=None) -> None:
         frames = int(req.duration_frames or 0)
         fps = Fraction(req.fps)
         renderer = self._renderer(model, req, seed, picture, frames=frames)
         timeout = _local.timeout_for(frames / float(fps), pixels=req.width * req.height)
-        with _local.VideoWriter(path, width=req.width, height=req.height, fps=fps, frames=frames, timeout=timeout) as out:
+        with _local.VideoWriter(
+            path, width=req.width, height=req.height, fps=fps, frames=frames, timeout=timeout, progress=progress
+        ) as out:
             for i in range(frames):
                 out.write(renderer.frame(i))

@@ -94,7 +94,7 @@ class LocalInterpolateBackend(Backend):
         args.append(str(dest))
         factor = 40.0 if spec.name == "motion-interpolate" else 4.0
         timeout = _local.timeout_for(probe.duration_seconds, pixels=(probe.width or 0) * (probe.height or 0), factor=factor)
-        _local.run_ffmpeg(args, timeout=timeout, what="Converting the frame rate")
+        _local.run_ffmpeg(args, timeout=timeout, what="Converting the frame rate", progress=ctx.report_progress, seconds=probe.duration_seconds)
         frames, seconds = _local.count_frames(dest)
         source_rate = Fraction(probe.fps_num, probe.fps_den) if probe.fps_num and probe.fps_den else None
         meta = {

@@ -88,6 +88,7 @@ class LocalSpeechBackend(Backend):
     title = "Local speech (espeak-ng)"
     needs_credentials = False
     is_local = True
+    seeds_per_output = True  # variation i uses seed + i (_local.variation_seeds)
     default_concurrency = 4
     models = (ModelSpec(name="espeak-ng", kinds=("speech",), title="espeak-ng", min_seconds=0.0, max_seconds=600.0, max_variations=4),)
 

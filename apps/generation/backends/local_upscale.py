@@ -126,7 +126,7 @@ class LocalUpscaleBackend(Backend):
         args[args.index("-f"):args.index("-f")] = ["-fps_mode", "passthrough"]
         args.append(str(dest))
         timeout = _local.timeout_for(probe.duration_seconds, pixels=w * h, factor=6.0)
-        _local.run_ffmpeg(args, timeout=timeout, what="Upscaling the video")
+        _local.run_ffmpeg(args, timeout=timeout, what="Upscaling the video", progress=ctx.report_progress, seconds=probe.duration_seconds)
         frames, seconds = _local.count_frames(dest)
         meta = {
             "ai": False,
