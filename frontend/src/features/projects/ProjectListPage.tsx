@@ -36,6 +36,8 @@ function CreateProjectForm({ onClose }: { onClose: () => void }) {
   const [size, setSize] = useState('1920x1080');
   const [minutes, setMinutes] = useState('');
   const [budget, setBudget] = useState('');
+  const [description, setDescription] = useState('');
+  const [style, setStyle] = useState('');
 
   const create = useMutation({
     mutationFn: () => {
@@ -47,12 +49,15 @@ function CreateProjectForm({ onClose }: { onClose: () => void }) {
         height,
         ...(minutes ? { target_runtime_seconds: Math.round(Number(minutes) * 60) } : {}),
         ...(budget ? { budget_amount: budget } : {}),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        ...(style.trim() ? { style_prompt: style.trim() } : {}),
       });
     },
     onSuccess: (project) => {
       void qc.invalidateQueries({ queryKey: qk.projects });
       navigate(`/projects/${project.id}`);
     },
+    meta: { inlineError: true },
   });
 
   const submit = (event: FormEvent) => {
@@ -90,16 +95,39 @@ function CreateProjectForm({ onClose }: { onClose: () => void }) {
           </select>
         </label>
       </div>
+      <label className="field">
+        <span>Description (optional)</span>
+        <textarea
+          rows={2}
+          maxLength={4000}
+          placeholder="What the film is about, for the crew"
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          data-testid="project-description"
+        />
+      </label>
+      <label className="field">
+        <span>Style prompt (optional; added to every generation prompt)</span>
+        <textarea
+          rows={2}
+          maxLength={4000}
+          placeholder="grainy 16mm, teal and amber, shallow focus"
+          value={style}
+          onChange={(e) => setStyle(e.target.value)}
+          data-testid="project-style-prompt"
+        />
+      </label>
       <div className="field-row">
         <label className="field">
           <span>Target runtime (minutes)</span>
-          <input type="number" min={1} step="any" value={minutes} onChange={(e) => setMinutes(e.target.value)} />
+          <input type="number" min={0.1} max={1440} step="any" value={minutes} onChange={(e) => setMinutes(e.target.value)} data-testid="project-runtime" />
         </label>
         <label className="field">
           <span>Budget (USD)</span>
-          <input type="number" min={0} step="0.01" value={budget} onChange={(e) => setBudget(e.target.value)} />
+          <input type="number" min={0} max={9999999999} step="any" value={budget} onChange={(e) => setBudget(e.target.value)} data-testid="project-budget" />
         </label>
       </div>
+      <ErrorMessage error={create.error} />
       <div className="form-actions">
         <button type="submit" className="button button-primary" data-testid="project-create-submit" disabled={create.isPending}>
           {create.isPending ? 'Creating…' : 'Create film'}
