@@ -60,6 +60,9 @@ class Export(BaseModel):
     # The RenderPlan (apps.rendering.planner.plan_to_dict) as of the export's creation.
     plan = models.JSONField(default=dict, blank=True)
     frames = models.PositiveIntegerField(default=0)
+    # Where the export was asked from (``https://studio.example/``): the base of the media URLs
+    # in its .otio/.edl when MONTAGE_PUBLIC_URL is not set. Empty for the CLI.
+    public_url = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]  # noqa: RUF012
@@ -102,6 +105,7 @@ class ExportSegment(BaseModel):
 class ArtifactKind(models.TextChoices):
     MP4 = "mp4"
     OTIO = "otio"
+    OTIOZ = "otioz"
     EDL = "edl"
     SRT = "srt"
     CREDITS = "credits"

@@ -55,7 +55,7 @@ from apps.projects.access import Access
 from apps.projects.events import record_event
 from apps.projects.models import Role
 
-from . import planner
+from . import artifacts, planner
 from .engine import RenderCache, RenderError, build_final, build_segment_master, conform_shot, heartbeat_scope
 from .engine.cache import PIECES
 from .models import ACTIVE_STATES, ArtifactKind, Export, ExportArtifact, ExportKind, ExportSegment, ExportState
@@ -210,11 +210,14 @@ def export_create(
     segment: Any = None,
     include_unapproved: bool = False,
     credits_roll: bool = False,
+    public_url: str = "",
 ) -> Export:
     """Queue an export of the final cut (``kind="final"``) or of one segment.
 
     Director and producers export anything; an artist exports only a segment they own;
-    viewers cannot export. The plan is taken now, so the export renders the edit as it is."""
+    viewers cannot export. The plan is taken now, so the export renders the edit as it is.
+    ``public_url`` is the address the export was asked from (``https://host/``): the base
+    of the media URLs in its .otio and EDL unless ``MONTAGE_PUBLIC_URL`` is set."""
     if kind not in ExportKind.values:
         raise ValidationError("kind must be final or segment.", fields={"kind": ["Use final or segment."]})
     if access.role == Role.VIEWER:
@@ -229,13 +232,13 @@ def export_create(
     _check_export_role(access, kind, segment)
     return export_create_for(
         project=access.project, kind=kind, segment=segment, include_unapproved=include_unapproved,
-        credits_roll=credits_roll, actor=access.user,
+        credits_roll=credits_roll, actor=access.user, public_url=public_url,
     )
 
 
 def export_create_for(
     *, project, kind: str, segment=None, include_unapproved: bool = False, credits_roll: bool = False, actor=None,
-    enqueue: bool = True,
+    enqueue: bool = True, public_url: str = "",
 ) -> Export:
     """Create the export row with its plan (no permission check: callers have done it, or
     are the operator's CLI) and, with ``enqueue``, start it on the render queue on commit."""
@@ -254,11 +257,25 @@ def export_create_for(
             segments_total=len(plan.segments),
             shots_total=sum(len(s.shots) for s in plan.segments),
             frames=plan.frames,
+            public_url=_clean_public_url(public_url),
         )
         record_event(project=project, actor=actor, type="export.created", data=export_event_data(export))
         if enqueue:
             _enqueue_start_on_commit(export.pk)
     return export
+
+
+def _clean_public_url(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) address, or "" (nothing else is kept)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url or "").strip())
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(parts.netloc) > 255:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _enqueue_start_on_commit(export_id) -> None:
@@ -480,19 +497,6 @@ def _filename_base(export: Export, plan: RenderPlan) -> str:
     return base
 
 
-def media_reference_url(key: str) -> str:
-    """Where an NLE finds a source file: an absolute URL for local storage, ``s3://`` for S3
-    (presigned URLs expire; an editing timeline outlives them)."""
-    from apps.media import storage as media_storage
-
-    if media_storage.use_s3():
-        return f"s3://{settings.AWS_STORAGE_BUCKET_NAME}/{key}"
-    from django.utils.encoding import filepath_to_uri
-
-    public = (getattr(settings, "MONTAGE_PUBLIC_URL", "") or "").rstrip("/")
-    return f"{public}{settings.MEDIA_URL}{filepath_to_uri(key).lstrip('/')}"
-
-
 def _credits_roll(plan: RenderPlan, workdir: Path) -> tuple[PlanSegment, Path]:
     """The credits roll as one more segment of the film (a shot whose source is the rendered
     roll, identified by the hash of its text so that the engine's cache recognises it)."""
@@ -539,12 +543,6 @@ def export_finish(*, export_id, attempt: int, listener: ProgressListener = None)
 
 
 def _finish(export: Export, attempt: int, workdir: Path, uploaded: list[str], listener: ProgressListener) -> Export | None:
-    from .deliverables import credits as credits_mod
-    from .deliverables import edl as edl_mod
-    from .deliverables import manifest as manifest_mod
-    from .deliverables import otio as otio_mod
-    from .deliverables import srt as srt_mod
-
     plan = planner.plan_from_dict(export.plan)
     spec = plan.spec
     rows = list(ExportSegment.objects.filter(export=export, attempt=attempt).order_by("position"))
@@ -641,18 +639,18 @@ def _finish(export: Export, attempt: int, workdir: Path, uploaded: list[str], li
         "loudness_gain_db": result.gain_db,
     }  # fmt: skip
     files: list[tuple[str, str, str, Path]] = [(ArtifactKind.MP4, f"{base}.mp4", "video/mp4", Path(result.mp4_path))]
-    texts = [
-        (ArtifactKind.OTIO, f"{base}.otio", "application/json", otio_mod.write_otio(render_plan, url_for=media_reference_url)),
-        (ArtifactKind.EDL, f"{base}.edl", "text/plain", edl_mod.write_edl(plan, url_for=media_reference_url)),
-        (ArtifactKind.SRT, f"{base}.srt", "application/x-subrip", srt_mod.write_srt(plan)),
-        (ArtifactKind.CREDITS, f"{base}-credits.txt", "text/plain", credits_mod.write_credits(plan)),
-        (ArtifactKind.MANIFEST, f"{base}-manifest.json", "application/json",
-         manifest_mod.write_manifest(plan, export=export_info, result=result_info)),
-    ]
-    for kind, name, content_type, text in texts:
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8")
-        files.append((kind, name, content_type, path))
+    notes: dict[str, Any] = {}
+
+    def local_file(key: str) -> Path:
+        found = _local_path(key, workdir / "bundle")
+        if not isinstance(found, Path):
+            raise ExportFailed(f"The file {os.path.basename(key)} went missing from storage while the export was bundled.")
+        return found
+
+    files += artifacts.write_deliverables(
+        plan=plan, render_plan=render_plan, out_dir=out_dir, base_name=base, public_url=export.public_url,
+        local_file=local_file, export_info=export_info, result_info=result_info, notes=notes,
+    )
 
     stored: list[tuple[str, str, str, str, int]] = []
     for kind, name, content_type, path in files:
@@ -680,7 +678,7 @@ def _finish(export: Export, attempt: int, workdir: Path, uploaded: list[str], li
         locked.finished_at = timezone.now()
         locked.heartbeat_at = None
         locked.error = ""
-        locked.stats = {**result_info, "engine_encoded_pieces": result.encoded_pieces, "engine_encoded_masters": result.encoded_masters}
+        locked.stats = {**result_info, **notes, "engine_encoded_pieces": result.encoded_pieces, "engine_encoded_masters": result.encoded_masters}
         locked.save(update_fields=["state", "progress", "finished_at", "heartbeat_at", "error", "stats", "updated_at"])
         data = export_event_data(locked) | {"stats": locked.stats, "artifacts": [k for k, *_ in stored]}
         record_event(project=locked.project, actor=None, type="export.finished", data=data)

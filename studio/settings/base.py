@@ -165,7 +165,11 @@ MONTAGE_FFMPEG_TIMEOUT_SECONDS = env.int("MONTAGE_FFMPEG_TIMEOUT_SECONDS", defau
 MONTAGE_UPLOAD_EXPIRES_SECONDS = env.int("MONTAGE_UPLOAD_EXPIRES_SECONDS", default=6 * 3600)
 
 MONTAGE_OPEN_SIGNUP = env.bool("MONTAGE_OPEN_SIGNUP", default=True)
-MONTAGE_PUBLIC_URL = env("MONTAGE_PUBLIC_URL", default="http://127.0.0.1:8000")
+# The studio's public address (https://studio.example): links in e-mails, provider webhooks,
+# media URLs in exported .otio/EDL files. Unset, exports use the address they were asked from.
+MONTAGE_PUBLIC_URL = env("MONTAGE_PUBLIC_URL", default="")
+# The largest .otioz bundle (the cut's media inside) an export writes; past it, only the .otio.
+MONTAGE_EXPORT_BUNDLE_MAX_MB = env.int("MONTAGE_EXPORT_BUNDLE_MAX_MB", default=4096)
 MONTAGE_PRESENCE_TTL_SECONDS = env.int("MONTAGE_PRESENCE_TTL_SECONDS", default=60)
 MONTAGE_JOB_STALE_SECONDS = env.int("MONTAGE_JOB_STALE_SECONDS", default=15 * 60)
 

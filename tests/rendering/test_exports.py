@@ -5,6 +5,7 @@ sources failing with a sentence that names the shot, cancel, and the export_cut 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import av
@@ -23,7 +24,7 @@ from apps.timeline.selectors import timeline_get
 from tests.rendering.conftest import approve, real_take, stored_media
 
 API = "/api/v1"
-KINDS = {"mp4", "otio", "edl", "srt", "credits", "manifest"}
+KINDS = {"mp4", "otio", "otioz", "edl", "srt", "credits", "manifest"}
 
 
 def video_frames(path) -> int:
@@ -83,6 +84,17 @@ def test_a_final_export_renders_the_cut_and_every_deliverable(narrated, api, dja
     assert timeline.duration().to_frames() == expected_frames
     clip = next(iter(timeline.find_clips()))
     assert clip.metadata["montage"]["backend"] == "runway" and clip.metadata["montage"]["seed"] == 1234
+    # Its media URLs are absolute, on the address the export was asked from.
+    urls = [c.media_reference.target_url for c in timeline.find_clips() if hasattr(c.media_reference, "target_url")]
+    assert len(urls) == 5 and all(u.startswith("http://testserver/media/") for u in urls), urls
+
+    # The .otioz opens with OTIO and holds every clip's media (relative references).
+    bundle_path = artifact_path(export, "otioz")
+    bundled = otio.adapters.read_from_file(str(bundle_path))
+    assert bundled.duration().to_frames() == expected_frames
+    refs = [c.media_reference.target_url for c in bundled.find_clips() if hasattr(c.media_reference, "target_url")]
+    with zipfile.ZipFile(bundle_path) as zf:
+        assert len(refs) == 5 and all(r.startswith("media/") and r in zf.namelist() for r in refs), refs
 
     # The EDL parses with the CMX 3600 adapter, same picture length.
     edl = read_edl(artifact_path(export, "edl").read_text(), rate=24)
@@ -105,6 +117,38 @@ def test_a_final_export_renders_the_cut_and_every_deliverable(narrated, api, dja
     progress = [d["progress"] for t, d in published if t == "export.progress"]
     assert progress and progress == sorted(progress)
     assert ActivityEvent.objects.filter(project=crew.project, type="export.finished").exists()
+
+
+def _media_urls(export: Export) -> list[str]:
+    timeline = otio.adapters.read_from_file(str(artifact_path(export, "otio")))
+    return [c.media_reference.target_url for c in timeline.find_clips() if hasattr(c.media_reference, "target_url")]
+
+
+def test_media_urls_start_with_the_public_url_when_it_is_set(film, api, settings, django_capture_on_commit_callbacks):
+    settings.MONTAGE_PUBLIC_URL = "https://films.example/"
+    settings.ALLOWED_HOSTS = ["*"]
+    crew = film.crew
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(crew.director).post(f"{API}/projects/{crew.project.pk}/exports/", {"kind": "final"}, format="json",
+                                           HTTP_HOST="studio.local:8123")
+    export = Export.objects.get(pk=response.json()["id"])
+    assert export.state == "succeeded", export.error
+    urls = _media_urls(export)
+    assert len(urls) == 3 and all(u.startswith("https://films.example/media/") for u in urls), urls
+    assert "https://films.example/media/" in artifact_path(export, "edl").read_text()
+
+
+def test_without_a_public_url_media_urls_use_the_requests_host(film, api, settings, django_capture_on_commit_callbacks):
+    settings.MONTAGE_PUBLIC_URL = ""
+    settings.ALLOWED_HOSTS = ["*"]
+    crew = film.crew
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(crew.director).post(f"{API}/projects/{crew.project.pk}/exports/", {"kind": "final"}, format="json",
+                                           HTTP_HOST="studio.local:8123")
+    export = Export.objects.get(pk=response.json()["id"])
+    assert export.public_url == "http://studio.local:8123"
+    urls = _media_urls(export)
+    assert len(urls) == 3 and all(u.startswith("http://studio.local:8123/media/") for u in urls), urls
 
 
 def test_re_exports_encode_only_what_changed(film, clips):
@@ -196,7 +240,8 @@ def test_export_cut_writes_every_file(film, tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     slug = film.crew.project.slug
     assert names == sorted(
-        [f"{slug}.mp4", f"{slug}.otio", f"{slug}.edl", f"{slug}.srt", f"{slug}-credits.txt", f"{slug}-manifest.json"]
+        [f"{slug}.mp4", f"{slug}.otio", f"{slug}.otioz", f"{slug}.edl", f"{slug}.srt", f"{slug}-credits.txt",
+         f"{slug}-manifest.json"]
     )
     assert video_frames(out / f"{slug}.mp4") == 88
     assert Export.objects.get(project=film.crew.project).state == "succeeded"

@@ -33,7 +33,9 @@ class ProjectExportsView(APIView):
         access = project_access(user=request.user, project_id=project_id)
         data = s.ExportIn(data=request.data)
         data.is_valid(raise_exception=True)
-        export = services.export_create(access=access, **data.to_service())
+        # The address asked from: the base of the media URLs in the .otio/EDL (unless
+        # MONTAGE_PUBLIC_URL is set), so that they work from where people use the studio.
+        export = services.export_create(access=access, public_url=request.build_absolute_uri("/"), **data.to_service())
         _, export = selectors.export_get(user=request.user, export_id=export.pk)
         return Response(selectors.export_payload(export, request=request), status=status.HTTP_202_ACCEPTED)
 

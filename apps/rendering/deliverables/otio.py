@@ -287,7 +287,7 @@ class BundleTooLarge(Exception):
     """The media of an ``.otioz`` bundle would pass the size limit (``size`` bytes)."""
 
     def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"The media of the cut come to {size / 1e9:.1f} GB, more than the {limit / 1e9:.1f} GB limit of a bundle.")
+        super().__init__(f"The media of the cut come to more than the {limit / 1e6:,.0f} MB limit of a bundle.")
         self.size = size
         self.limit = limit
 
@@ -301,7 +301,8 @@ def write_otioz(
 
     ``local_file(storage_key)`` gives a local path holding the file's bytes. Files are named
     ``<nnn>-<name>`` in order of first use (names inside a bundle must be unique). Raises
-    :class:`BundleTooLarge` (before writing anything) when the media pass ``max_bytes``."""
+    :class:`BundleTooLarge` (before writing anything) when the media pass ``max_bytes``
+    (``size`` is then what was counted until the limit was passed)."""
     staging = out_path.parent / f".{out_path.name}-media"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -320,12 +321,12 @@ def write_otioz(
                 shutil.copyfile(source, target)
             staged[key] = target
             total += source.stat().st_size
+            if max_bytes is not None and total > max_bytes:  # stop before fetching more
+                raise BundleTooLarge(total, max_bytes)
         return otio.url_utils.url_from_filepath(str(staged[key]))
 
     try:
         timeline = build_timeline(plan, url_for=url_for, name=name)
-        if max_bytes is not None and total > max_bytes:
-            raise BundleTooLarge(total, max_bytes)
         if out_path.exists():
             out_path.unlink()
         otio.adapters.write_to_file(timeline, str(out_path), adapter_name="otioz")

@@ -1,10 +1,12 @@
 """Export a project's cut from the command line, in this process (no Celery worker needed).
 
     python manage.py export_cut <project-slug> --out DIR [--include-unapproved] [--segment N] [--credits-roll]
+                                                [--public-url https://studio.example]
 
 Runs the same pipeline as the render queue (the export is recorded in the project like one
-started from the browser), shows a progress bar, and copies every artifact (MP4, OTIO, EDL,
-SRT, credits, manifest) into DIR. Exits with status 1 and the readable reason on failure.
+started from the browser), shows a progress bar, and copies every artifact (MP4, OTIO, the
+.otioz bundle, EDL, SRT, credits, manifest) into DIR. Media URLs in the .otio/EDL start with
+MONTAGE_PUBLIC_URL, else with --public-url, else they are paths on the studio's host. Exits with status 1 and the readable reason on failure.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--include-unapproved", action="store_true", help="use the latest ready take where a shot has no pick")
         parser.add_argument("--segment", type=int, help="export only segment N (1 = the first segment of the film)")
         parser.add_argument("--credits-roll", action="store_true", help="append a rolling credits sequence to the film")
+        parser.add_argument("--public-url", default="", help="the studio's address, for media URLs in the .otio/EDL")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
@@ -58,6 +61,7 @@ class Command(BaseCommand):
                 segment=segment,
                 include_unapproved=options["include_unapproved"],
                 credits_roll=options["credits_roll"],
+                public_url=options["public_url"],
                 enqueue=False,
             )
         except DomainError as exc:
