@@ -132,7 +132,6 @@ def project_update(*, access: Access, **fields: Any) -> Project:
         raise PermissionDenied(
             f"Only the director can change {', '.join(name.replace('_', ' ') for name in refused)}; "
             "a producer changes the budget, the currency and the cap per artist.",
-            code="director_only",
             fields={name: ["Only the director can change this."] for name in refused},
         )
     with transaction.atomic():

@@ -33,7 +33,7 @@ class TestBudgetAndDirectorFields:
         r = crew.client("producer").patch(
             _url(crew.project), {"budget_amount": "999.00", "target_runtime_seconds": 600}, format="json"
         )
-        body = assert_error(r, 403, "director_only")
+        body = assert_error(r, 403, "permission_denied")
         assert "target runtime seconds" in body["detail"]
         assert set(body["fields"]) == {"target_runtime_seconds"}
         project = Project.objects.get(pk=crew.project.pk)
@@ -43,7 +43,7 @@ class TestBudgetAndDirectorFields:
     @pytest.mark.parametrize("field,value", [("style_prompt", "grainy 16mm"), ("description", "A keeper"), ("title", "Mine")])
     def test_a_producer_cannot_change_the_directors_fields(self, crew, field, value):
         r = crew.client("producer").patch(_url(crew.project), {field: value}, format="json")
-        body = assert_error(r, 403, "director_only")
+        body = assert_error(r, 403, "permission_denied")
         assert list(body["fields"]) == [field]
 
     def test_the_director_sets_style_prompt_description_and_runtime(self, crew):

@@ -97,7 +97,7 @@ describe('Settings: what each role may change', () => {
 
   it('shows a refusal beside the budget form, not in the page banner', async () => {
     patchAnswer = () =>
-      jsonResponse(403, { code: 'director_only', detail: 'Only the director can change target runtime seconds.', fields: { target_runtime_seconds: ['x'] } });
+      jsonResponse(403, { code: 'permission_denied', detail: 'Only the director can change target runtime seconds.', fields: { target_runtime_seconds: ['x'] } });
     view = await render(
       <>
         <ErrorBanner />
