@@ -260,3 +260,40 @@ def test_otioz_refuses_a_bundle_past_the_size_limit(edited, tmp_path):
     with pytest.raises(otio_mod.BundleTooLarge):
         otio_mod.write_otioz(edited, tmp_path / "cut.otioz", local_file=lambda key: Path(default_storage.path(key)), max_bytes=1000)
     assert not (tmp_path / "cut.otioz").exists()
+
+
+def test_credits_name_people_by_display_name_and_list_the_sound(film, clips):
+    crew = film.crew
+    project = crew.project
+    crew.director.first_name, crew.director.last_name = "Dana", "Reyes"
+    crew.director.save()
+    crew.owner.first_name = "Ana Lima"
+    crew.owner.save()
+    timeline = Timeline.objects.get(project=project)
+    # An uploaded score (the producer's file), and a speech take by the owner placed as narration.
+    score = stored_media(clips.yellow, project=project, owner=crew.producer)
+    score.original_name = "night-tide.mp3"
+    score.save()
+    AudioClip.objects.create(timeline=timeline, track="music", media=score, start_frame=0)
+    from tests.rendering.conftest import real_take
+
+    speech = real_take(
+        film.shots[0], clips.voice, author=crew.owner, approved=False,
+        provenance={"backend": "local-speech", "model": "espeak-ng", "kind": "speech", "prompt": "The light went out.",
+                    "params": {"voice": "en-us"}},
+    )
+    AudioClip.objects.create(timeline=timeline, track="narration", media=speech.media, start_frame=10)
+    sfx = real_take(
+        film.shots[1], clips.voice, author=crew.artist, approved=False,
+        provenance={"backend": "elevenlabs", "model": "eleven_text_to_sound_v2", "kind": "sound_effect", "prompt": "gulls"},
+    )
+    AudioClip.objects.create(timeline=timeline, track="effects", media=sfx.media, start_frame=20)
+
+    text = credits.write_credits(build_plan(project=project))
+    assert "Directed by\n  Dana Reyes\n" in text
+    assert "  Ana Lima - 1. Owned" in text
+    assert f"Produced by\n  {crew.producer.username}\n" in text  # no display name: the username
+    assert f'Music\n  "night-tide.mp3" - uploaded by {crew.producer.username}\n' in text
+    assert 'Voices\n  "The light went out." - voice en-us, local-speech (espeak-ng), by Ana Lima\n' in text
+    assert f'Sound effects\n  "gulls" - elevenlabs (eleven_text_to_sound_v2), by {crew.artist.username}\n' in text
+    assert "local-speech" in text.split("Made with\n")[1]
