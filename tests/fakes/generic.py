@@ -15,6 +15,7 @@ Scenarios (``fake.scenario[...]``), one-shot ones are popped when used:
     rate_limit_once  (seconds)  the next POST answers 429 with that Retry-After
     poll_rate_limit_once        the next GET of a job answers 429 (Retry-After 0.2)
     server_error_once           the next POST answers 503
+    proxy_error_once            the next POST answers 502 with an HTML page (a proxy in front)
     quota                       every POST answers 429 insufficient_quota
     bad_key                     every call answers 401 (and echoes the key, as some APIs do)
     polls                       running polls before a job ends (default 1)
@@ -129,6 +130,9 @@ class FakeGeneric(FakeProvider):
             return Reply(429, {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota"}})
         if self.take("server_error_once"):
             return Reply(503, {"error": {"message": "Service unavailable"}})
+        if self.take("proxy_error_once"):
+            page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+            return Reply(502, page, content_type="text/html")
         body = call.json() or {}
         key = call.headers.get("idempotency-key")
         with self.lock:

@@ -169,3 +169,193 @@ def test_a_missing_input_file_is_a_clear_400(crew, relative_media, tmp_path):
     assert r.status_code == 400
     assert r.json()["fields"]["parent_take"] == ["The input video file is missing; choose it again."]
     assert not GenerationJob.objects.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Item 3: every take records the seed that made it; re-running that seed makes it again
+# --------------------------------------------------------------------------------------------
+
+
+def _sha(take: Take) -> str:
+    import hashlib
+
+    from apps.media import storage
+
+    take.refresh_from_db()
+    return hashlib.sha256(open(storage.local_path(take.media.storage_key), "rb").read()).hexdigest()
+
+
+def test_local_variations_record_seed_plus_i_and_a_seed_reproduces_its_take(crew, relative_media):
+    small = {"size": "160x90"}
+    job, takes = _generate(crew, backend="local-animatic", model="ken-burns", seed=42, variations=2, duration_frames=12, params=small)
+    assert [t.provenance["seed"] for t in takes] == [42, 43]
+    drive(job.pk)
+    job.refresh_from_db()
+    data = services.job_data(job)
+    assert data["seed"] == 42 and data["seeds"] == [42, 43]
+    assert [Take.objects.get(pk=t.pk).provenance["seed"] for t in takes] == [42, 43]
+    assert _sha(takes[0]) != _sha(takes[1])
+    again, (single,) = _generate(crew, backend="local-animatic", model="ken-burns", seed=43, duration_frames=12, params=small)
+    drive(again.pk)
+    assert single.provenance["seed"] == 43 and _sha(single) == _sha(takes[1])
+
+
+def test_provider_calls_carry_the_seed_of_their_first_take(keyed, fake):
+    # fg-1 makes up to 2 outputs per call: 3 variations are 2 calls (seeds 42 and 44).
+    job, takes = services.generate(
+        access=access_of(keyed), shot=keyed.shot, backend="fake-generic", model="fg-1", prompt="waves", seed=42,
+        variations=3, duration_frames=96,
+    )
+    assert [c["seed"] for c in job.provider_data["calls"]] == [42, 44]
+    assert [t.provenance["seed"] for t in takes] == [42, 42, 44]
+    assert [t.provenance.get("batch_index") for t in takes] == [0, 1, None]
+    drive(job.pk)
+    sent = sorted(c.json()["seed"] for c in fake.calls if c.method == "POST")
+    assert sent == [42, 44]
+    job.refresh_from_db()
+    assert services.job_data(job)["seeds"] == [42, 42, 44]
+
+
+# --------------------------------------------------------------------------------------------
+# Item 4: honest progress and visible retries
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_local_job_reports_running_progress_before_it_ends(crew, relative_media, monkeypatch):
+    seen = []
+    original = services._LocalProgress.__call__
+
+    def spy(self, fraction):
+        original(self, fraction)
+        job = GenerationJob.objects.get(pk=self.job_id)
+        seen.append((job.state, services.job_phase(job), job.progress))
+
+    monkeypatch.setattr(services, "PROGRESS_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(services._LocalProgress, "__call__", spy)
+    job, _ = _generate(crew, backend="local-animatic", model="ken-burns", duration_frames=24, params={"size": "160x90"})
+    assert services.job_data(job)["phase"] == "queued"
+    drive(job.pk)
+    running = [p for state, phase, p in seen if state == "running" and phase == "running"]
+    assert any(0 < p < 100 for p in running), seen
+    assert running == sorted(running)  # it only moves forward
+    job.refresh_from_db()
+    data = services.job_data(job)
+    assert (data["state"], data["phase"], data["progress"], data["retry"]) == ("succeeded", "done", 100, None)
+
+
+def test_ffmpeg_progress_is_reported_while_it_works(tmp_path):
+    src = tmp_path / "long.mp4"
+    src.write_bytes(_clip_bytes(tmp_path, seconds=6.0, size="320x180"))
+    fractions = []
+    _local.run_ffmpeg(
+        ["-i", str(src), "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "veryfast", str(tmp_path / "out.mp4")],
+        timeout=120, what="Scaling", progress=fractions.append, seconds=6.0,
+    )
+    assert fractions and fractions == sorted(fractions)
+    assert fractions[-1] == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(_local.ProviderError, match="Scaling failed"):
+        _local.run_ffmpeg(["-i", str(tmp_path / "nope.mp4"), str(tmp_path / "x.mp4")], timeout=30, what="Scaling",
+                          progress=fractions.append, seconds=1.0)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "value", "message"),
+    [
+        ("server_error_once", True, "Fake Generic: Service unavailable"),
+        ("rate_limit_once", 0.2, "Fake Generic: Too many requests"),
+        ("proxy_error_once", True, "Fake Generic: HTTP 502 Bad Gateway"),
+    ],
+)
+def test_a_provider_retry_is_shown_with_the_attempt_and_the_providers_message(keyed, fake, scenario, value, message):
+    fake.scenario[scenario] = value
+    job, _ = services.generate(access=access_of(keyed), shot=keyed.shot, backend="fake-generic", prompt="waves", duration_frames=96)
+    services.job_advance(job_id=job.pk)
+    job.refresh_from_db()
+    data = services.job_data(job)
+    assert data["state"] == "queued" and data["phase"] == "queued"
+    retry = data["retry"]
+    assert retry["attempt"] == 2 and retry["max_attempts"] >= services.MAX_SUBMIT_ATTEMPTS
+    assert retry["message"] == message and "<" not in retry["message"]
+    assert retry["at"]
+    # the API shows the same
+    body = keyed.client("viewer").get(f"{API}/generation-jobs/{job.pk}/").json()
+    assert body["retry"] == retry
+    import time
+
+    time.sleep(0.3)
+    for _ in range(30):
+        step = services.job_advance(job_id=job.pk)
+        job.refresh_from_db()
+        if services.job_data(job)["phase"] == "submitted":
+            assert services.job_data(job)["retry"] is None
+        if step.done:
+            break
+    data = services.job_data(job)
+    assert data["state"] == "succeeded" and data["retry"] is None and data["phase"] == "done"
+
+
+# --------------------------------------------------------------------------------------------
+# Item 4 (inputs): extend from the last frame; a take's first or last frame as input image
+# --------------------------------------------------------------------------------------------
+
+
+def _frames(path) -> list:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24").astype("int16") for f in container.decode(container.streams.video[0])]
+
+
+def test_extend_continues_from_the_parents_last_frame(crew, relative_media, tmp_path):
+    import numpy as np
+
+    from apps.media import storage
+
+    parent = make_video_take(crew, tmp_path, seconds=1.0, size="160x90")
+    r = crew.client("owner").post(
+        f"{API}/shots/{crew.shot.pk}/generate/",
+        {"backend": "local-animatic", "parent_take": str(parent.pk), "duration_frames": 24, "seed": 5, "params": {"size": "160x90"}},
+        format="json",
+    )
+    assert r.status_code == 202, r.json()
+    job = r.json()["job"]
+    assert (job["kind"], job["model"]) == ("video_extend", "ken-burns")
+    drive(job["id"])
+    take = Take.objects.get(pk=r.json()["takes"][0]["id"])
+    assert take.status == "processing" or take.media_id  # ingest follows the job
+    assert take.parent_id == parent.pk and take.provenance["parent_take"] == str(parent.pk)
+    assert take.provenance["kind"] == "video_extend"
+    last = _frames(storage.local_path(parent.media.storage_key))[-1]
+    out = _frames(storage.local_path(take.media.storage_key))
+    assert len(out) == 24
+    assert np.abs(out[0] - last).mean() < 12  # it starts where the parent ends
+    assert np.abs(out[-1] - last).mean() > np.abs(out[0] - last).mean()  # and then moves
+
+
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_a_frame_of_a_take_as_the_input_image(crew, relative_media, tmp_path, which, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from apps.media import storage
+
+    taken = []
+    original = services._video_frame
+
+    def spy(video, folder, frame):
+        path = original(video, folder, frame)
+        taken.append(np.asarray(Image.open(path).convert("RGB")).astype("int16"))
+        return path
+
+    monkeypatch.setattr(services, "_video_frame", spy)
+    parent = make_video_take(crew, tmp_path, seconds=1.0, size="160x90")
+    job, (take,) = _generate(
+        crew, backend="local-animatic", model="title-card", input_image=str(parent.pk), input_frame=which,
+        duration_frames=12, params={"size": "160x90"},
+    )
+    assert take.provenance["input_image"]["frame"] == which and take.provenance["input_image"]["take"] == str(parent.pk)
+    assert drive(job.pk)[-1].state == "succeeded"
+    take.refresh_from_db()
+    assert take.media_id
+    frames = _frames(storage.local_path(parent.media.storage_key))
+    wanted, other = (frames[0], frames[-1]) if which == "first" else (frames[-1], frames[0])
+    (picture,) = taken
+    assert np.abs(picture - wanted).mean() < np.abs(picture - other).mean()

@@ -36,10 +36,16 @@ def retry_after_seconds(headers) -> float | None:
 
 
 def error_message(response) -> str:
+    """The provider's own sentence from an error answer (JSON ``error.message``, ``detail``,
+    ...). Never a raw body: an HTML error page (a proxy's 502) or anything that is not one
+    short line of text becomes "HTTP <status> <reason>"."""
     try:
         body = response.json()
     except ValueError:
-        return (response.text or "").strip()[:300] or f"HTTP {response.status_code}"
+        text = (response.text or "").strip()
+        plain = text and "<" not in text[:200] and "\n" not in text and len(text) <= 300
+        reason = str(getattr(response, "reason", "") or "").strip()
+        return text if plain else f"HTTP {response.status_code}{' ' + reason if reason else ''}"
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict):
