@@ -216,9 +216,15 @@ def timeline_comments(*, project, limit: int = 2000) -> list[dict[str, Any]]:
     return out
 
 
+# What a sound take is, from the generation kind in its provenance (uploads: "upload"), and
+# the track it goes on by default.
+SOUND_KINDS = {"speech": "narration", "music": "music", "sound_effect": "effects", "upload": "music"}
+
+
 def timeline_audio_sources(*, project, limit: int = 500) -> list[dict[str, Any]]:
-    """Ready takes that are sound only (speech, music, effects generated or uploaded as takes),
-    newest first: what the timeline offers to place on its audio tracks. One query."""
+    """Ready takes that are sound only (speech, music, sound effects generated or uploaded as
+    takes), newest first: what the timeline offers to place on its audio tracks, each with
+    its ``kind`` (speech | music | sound_effect | upload) and the ``track`` it suits. One query."""
     from apps.production.models import Take
 
     rows = (
@@ -234,9 +240,16 @@ def timeline_audio_sources(*, project, limit: int = 500) -> list[dict[str, Any]]
     for row in rows:
         prov = row["provenance"] if isinstance(row["provenance"], dict) else {}
         seconds = row["media__duration_seconds"]
+        kind = prov.get("kind") if prov.get("kind") in SOUND_KINDS else "upload"
+        if kind == "upload" and "speech" in str(prov.get("backend") or ""):
+            kind = "speech"  # a take from before kinds were recorded
+        params = prov.get("params") if isinstance(prov.get("params"), dict) else {}
         out.append(
             {
                 "take": str(row["id"]),
+                "kind": kind,
+                "track": SOUND_KINDS[kind],
+                "voice": str(params.get("voice") or params.get("voice_id") or ""),
                 "number": row["number"],
                 "media": str(row["media_id"]),
                 "shot": {"id": str(row["shot_id"]), "title": row["shot__title"], "position": row["shot__position"]},

@@ -34,6 +34,7 @@ def test_lists_ready_sound_only_takes_with_their_text(crew):
     assert src["shot"]["id"] == str(crew.shot.pk) and src["segment"]["id"] == str(crew.seg.pk)
     assert src["duration_frames"] == 72  # 3 s at 24 fps
     assert src["author"] == crew.owner.username
+    assert (src["kind"], src["track"]) == ("speech", "narration")
 
 
 def test_a_listed_take_can_be_placed_on_the_narration_track(crew):
@@ -62,3 +63,31 @@ def test_one_query(crew):
 
 def test_strangers_get_404(crew):
     assert_error(crew.client("stranger").get(f"{API}/projects/{crew.project.pk}/timeline/audio-sources/"), 404)
+
+
+def _sound_take(shot, *, author, kind: str, prompt: str, **prov) -> Take:
+    take = _speech_take(shot, author=author, text=prompt)
+    Take.objects.filter(pk=take.pk).update(provenance={"kind": kind, "prompt": prompt, **prov}, source="generation")
+    take.refresh_from_db()
+    return take
+
+
+def test_music_and_sound_effect_takes_are_offered_labelled_by_kind(crew):
+    speech = _sound_take(crew.shot, author=crew.owner, kind="speech", prompt="Forty years.", backend="elevenlabs",
+                         model="eleven_v3", params={"voice_id": "JBFqnCBsd6RMkjVDRZzb"})
+    music = _sound_take(crew.shot, author=crew.owner, kind="music", prompt="slow cello", backend="elevenlabs",
+                        model="music_v1")
+    gulls = _sound_take(crew.shot, author=crew.owner, kind="sound_effect", prompt="gulls", backend="elevenlabs",
+                        model="eleven_text_to_sound_v2")
+    uploaded = make_take(crew.shot, author=crew.owner)
+    MediaFile.objects.filter(pk=uploaded.media_id).update(kind=MediaKind.AUDIO, width=None, height=None, fps=None)
+
+    body = crew.client("viewer").get(f"{API}/projects/{crew.project.pk}/timeline/audio-sources/").json()
+
+    by_take = {s["take"]: s for s in body}
+    assert (by_take[str(speech.pk)]["kind"], by_take[str(speech.pk)]["track"]) == ("speech", "narration")
+    assert by_take[str(speech.pk)]["voice"] == "JBFqnCBsd6RMkjVDRZzb"
+    assert (by_take[str(music.pk)]["kind"], by_take[str(music.pk)]["track"]) == ("music", "music")
+    assert (by_take[str(gulls.pk)]["kind"], by_take[str(gulls.pk)]["track"]) == ("sound_effect", "effects")
+    assert by_take[str(uploaded.pk)]["kind"] == "upload"
+    assert len(body) == 4

@@ -39,7 +39,7 @@ class TimelineCommentsView(APIView):
 
 
 class TimelineAudioSourcesView(APIView):
-    """Sound-only takes (speech, music) that can be placed on the audio tracks (read-only)."""
+    """Sound-only takes (speech, music, sound effects, uploaded sound) for the audio tracks (read-only)."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
