@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import F
 
 from apps.core.errors import Conflict
-from apps.projects.events import record_event
+from apps.projects.events import person, record_event
 
 from ..models import ReviewState, Segment, SegmentStatus, Shot, Take
 
@@ -63,7 +63,7 @@ def segment_data(segment: Segment) -> dict[str, Any]:
         "position": segment.position,
         "title": segment.title,
         "status": segment.status,
-        "owner": {"id": owner.pk, "username": owner.username} if owner else None,
+        "owner": person(owner),
         "revision": segment.revision,
     }
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.media.services import media_discard, upload_consume
 from apps.projects.access import Access
-from apps.projects.events import record_event
+from apps.projects.events import person, record_event
 from apps.projects.models import Role
 
 from ..models import Comment, ReviewState, Shot, Take, TakeSource, TakeStatus
@@ -42,6 +42,10 @@ def take_data(take: Take) -> dict[str, Any]:
         "error": take.error,
         "kind": take_kind(take),
         "medium": take_medium(take),
+        # What the activity feed says: "dana approved take 2 of 'Waves' by ana".
+        "shot_title": take.shot.title,
+        "segment": str(take.shot.segment_id),
+        "author": person(take.author) if take.author_id else None,
     }
 
 
