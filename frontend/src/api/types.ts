@@ -352,7 +352,10 @@ export interface Timeline {
 }
 
 /** `GET /projects/{id}/timeline/comments/`: a time-coded comment on a pick. */
-/** A sound-only take (speech, music) that can be placed on an audio track. */
+/** What a sound-only take is: generated speech, music or a sound effect, or an uploaded sound. */
+export type AudioSourceKind = 'speech' | 'music' | 'sound_effect' | 'upload';
+
+/** A sound-only take (speech, music, a sound effect, an uploaded sound) that can be placed on an audio track. */
 export interface AudioSource {
   take: string;
   number: number;
@@ -361,6 +364,11 @@ export interface AudioSource {
   segment: { id: string; title: string; position: number };
   backend: string;
   model: string;
+  kind: AudioSourceKind;
+  /** the track it suits (speech: narration, sound effects: effects) */
+  track: AudioTrackName;
+  /** the voice it was spoken with (speech), else '' */
+  voice: string;
   /** The prompt it was generated from: for narration, the line spoken (subtitles). */
   text: string;
   duration_seconds: number | null;
@@ -537,7 +545,7 @@ export interface CredentialTestResult {
 export type ExportKind = 'final' | 'segment';
 export type ExportState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const EXPORT_ACTIVE_STATES: readonly ExportState[] = ['queued', 'running'];
-export type ArtifactKind = 'mp4' | 'otio' | 'edl' | 'srt' | 'credits' | 'manifest';
+export type ArtifactKind = 'mp4' | 'otio' | 'otioz' | 'edl' | 'srt' | 'credits' | 'manifest';
 
 export interface ExportArtifact {
   kind: ArtifactKind;

@@ -35,6 +35,7 @@ const DONE_ARTIFACTS: Export['artifacts'] = [
   { kind: 'manifest', url: '/media/exports/e1/film-manifest.json', size: 2048, filename: 'film-manifest.json', content_type: 'application/json' },
   { kind: 'mp4', url: '/media/exports/e1/film.mp4', size: 3_250_000, filename: 'film.mp4', content_type: 'video/mp4' },
   { kind: 'otio', url: '/media/exports/e1/film.otio', size: 5120, filename: 'film.otio', content_type: 'application/json' },
+  { kind: 'otioz', url: '/media/exports/e1/film.otioz', size: 9_500_000, filename: 'film.otioz', content_type: 'application/zip' },
   { kind: 'edl', url: '/media/exports/e1/film.edl', size: 700, filename: 'film.edl', content_type: 'text/plain' },
   { kind: 'srt', url: '/media/exports/e1/film.srt', size: 12, filename: 'film.srt', content_type: 'application/x-subrip' },
   { kind: 'credits', url: '/media/exports/e1/film-credits.txt', size: 300, filename: 'film-credits.txt', content_type: 'text/plain' },
@@ -172,17 +173,30 @@ describe('ExportsPage', () => {
     expect(row.dataset.state).toBe('succeeded');
     const links = Array.from(row.querySelectorAll<HTMLAnchorElement>('a[download]'));
     // In the order of the deliverables, not of storage.
-    expect(links.map((a) => a.dataset.testid)).toEqual(['mp4', 'otio', 'edl', 'srt', 'credits', 'manifest'].map((k) => `artifact-${k}-e1`));
+    expect(links.map((a) => a.dataset.testid)).toEqual(['mp4', 'otio', 'otioz', 'edl', 'srt', 'credits', 'manifest'].map((k) => `artifact-${k}-e1`));
     const mp4 = byTestId(row, 'artifact-mp4-e1')[0] as HTMLAnchorElement;
     expect(mp4.tagName).toBe('A');
     expect(mp4.getAttribute('href')).toBe('/media/exports/e1/film.mp4');
     expect(mp4.getAttribute('download')).toBe('film.mp4');
     expect(mp4.textContent).toBe('MP4 video3.1 MB');
     expect(byTestId(row, 'artifact-otio-e1')[0].textContent).toBe('OpenTimelineIO5.0 KB');
+    const bundle = byTestId(row, 'artifact-otioz-e1')[0] as HTMLAnchorElement;
+    expect(bundle.textContent).toBe('OpenTimelineIO bundle (with media)9.1 MB');
+    expect(bundle.getAttribute('download')).toBe('film.otioz');
+    expect(bundle.title).toContain('media inside');
     expect(byTestId(row, 'artifact-srt-e1')[0].textContent).toContain('12 B');
     expect(byTestId(row, 'export-progress-e1')[0].getAttribute('aria-valuenow')).toBe('100');
     expect(byTestId(row, 'export-progress-e1')[0].textContent).toBe('100%');
     expect(byTestId(row, 'export-cancel-e1')).toHaveLength(0);
+  });
+
+  it('says why a finished export has no bundle', async () => {
+    const reason = 'The media of the cut come to more than the 4,295 MB limit of a bundle.';
+    exports = [exp('e5', { state: 'succeeded', progress: 100, artifacts: DONE_ARTIFACTS.filter((a) => a.kind !== 'otioz'), stats: { otioz_skipped: reason } })];
+    view = await render(<ExportsPage />, as('director'));
+    await waitFor(() => expect(byTestId(view!.container, 'export-row-e5')).toHaveLength(1));
+    expect(byTestId(view.container, 'artifact-otioz-e5')).toHaveLength(0);
+    expect(byTestId(view.container, 'export-note-otioz-e5')[0].textContent).toBe(`No bundle with media: ${reason}`);
   });
 
   it('shows why an export failed', async () => {

@@ -32,6 +32,7 @@ const STATE_TONE: Record<ExportState, string> = {
 export const ARTIFACT_LABEL: Record<ArtifactKind, string> = {
   mp4: 'MP4 video',
   otio: 'OpenTimelineIO',
+  otioz: 'OpenTimelineIO bundle (with media)',
   edl: 'EDL (CMX 3600)',
   srt: 'Subtitles (SRT)',
   credits: 'Credits',
@@ -39,7 +40,14 @@ export const ARTIFACT_LABEL: Record<ArtifactKind, string> = {
 };
 
 /** The order deliverables are listed in, whatever order the server stored them. */
-const ARTIFACT_ORDER: ArtifactKind[] = ['mp4', 'otio', 'edl', 'srt', 'credits', 'manifest'];
+const ARTIFACT_ORDER: ArtifactKind[] = ['mp4', 'otio', 'otioz', 'edl', 'srt', 'credits', 'manifest'];
+
+/** What each deliverable is for, on hover. */
+export const ARTIFACT_HINT: Partial<Record<ArtifactKind, string>> = {
+  otio: 'The edit for Resolve, Premiere and other editors; media linked by URL from the studio',
+  otioz: 'The edit with every clip’s media inside: opens in an editor without the studio',
+  edl: 'The picture cut as a CMX 3600 edit list, with dissolves and locators',
+};
 
 export function formatBytes(size: number): string {
   if (!Number.isFinite(size) || size < 0) return '';
@@ -211,7 +219,7 @@ function Artifacts({ exp }: { exp: Export }) {
               download={a.filename || true}
               data-testid={`artifact-${a.kind}-${exp.id}`}
               data-size={a.size}
-              title={a.filename}
+              title={ARTIFACT_HINT[a.kind] ? `${a.filename} — ${ARTIFACT_HINT[a.kind]}` : a.filename}
             >
               <span className="artifact-kind">{ARTIFACT_LABEL[a.kind] ?? a.kind}</span>
               <span className="artifact-size">{formatBytes(a.size)}</span>
@@ -302,6 +310,11 @@ function ExportRow({ exp, rate }: { exp: Export; rate: Rate }) {
         </p>
       )}
       {exp.artifacts.length > 0 && <Artifacts exp={exp} />}
+      {typeof exp.stats.otioz_skipped === 'string' && (
+        <p className="muted small" data-testid={`export-note-otioz-${exp.id}`}>
+          No bundle with media: {exp.stats.otioz_skipped}
+        </p>
+      )}
     </li>
   );
 }

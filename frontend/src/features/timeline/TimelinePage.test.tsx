@@ -104,6 +104,52 @@ describe('TimelinePage', () => {
     expect(patches.at(-1)?.ops).toEqual([{ op: 'trim', shot: 'a2', in_frame: 0, out_frame: 48 }]);
   });
 
+  it('shows an out point past the take as typed, with the clamp, and applies it only when confirmed', async () => {
+    view = await render(<TimelinePage />, { project: { ...PROJECT, role: 'director' } });
+    await waitFor(() => one('segment-expand-a'));
+    await click(one('segment-expand-a'));
+    const out = one('trim-out-a2') as HTMLInputElement;
+    await setNumber(out, '300');
+    await press(out, 'Enter');
+    // Nothing applied yet; what was typed stays visible next to what would be used.
+    expect(patches).toHaveLength(0);
+    expect((one('trim-out-a2') as HTMLInputElement).value).toBe('300');
+    expect(one('trim-out-a2').getAttribute('aria-invalid')).toBe('true');
+    expect(one('trim-clamp-out-a2').textContent).toContain('The take has only 96 frames; the out point will be 96.');
+    expect(one('trim-clamp-apply-out-a2').textContent).toBe('Use 96');
+
+    // Cancel puts the current value back and applies nothing.
+    await click(one('trim-clamp-cancel-out-a2'));
+    expect((one('trim-out-a2') as HTMLInputElement).value).toBe('48');
+    expect(byTestId(document, 'trim-clamp-out-a2')).toHaveLength(0);
+    expect(patches).toHaveLength(0);
+
+    // Confirmed, the clamped value is what is applied and shown.
+    await setNumber(out, '300');
+    await press(out, 'Enter');
+    await click(one('trim-clamp-apply-out-a2'));
+    await waitFor(() => expect(one('shot-block-a2').dataset.out).toBe('96'));
+    expect(patches.at(-1)?.ops).toEqual([{ op: 'trim', shot: 'a2', in_frame: 0, out_frame: 96 }]);
+    expect((one('trim-out-a2') as HTMLInputElement).value).toBe('96');
+    expect(byTestId(document, 'trim-clamp-out-a2')).toHaveLength(0);
+  });
+
+  it('says when an in point past the out point moves the out point', async () => {
+    view = await render(<TimelinePage />, { project: { ...PROJECT, role: 'director' } });
+    await waitFor(() => one('segment-expand-a'));
+    await click(one('segment-expand-a'));
+    const inp = one('trim-in-a1') as HTMLInputElement;
+    await setNumber(inp, '60');
+    await press(inp, 'Enter');
+    expect(one('trim-clamp-in-a1').textContent).toBe(
+      'The out point will move from 48 to 61, so that the shot keeps at least one frame.Use 60Cancel',
+    );
+    expect(patches).toHaveLength(0);
+    await click(one('trim-clamp-apply-in-a1'));
+    await waitFor(() => expect(patches).toHaveLength(1));
+    expect(patches[0].ops).toEqual([{ op: 'trim', shot: 'a1', in_frame: 60, out_frame: 61 }]);
+  });
+
   it('reorders segments with the keyboard alternative to drag', async () => {
     view = await render(<TimelinePage />, { project: { ...PROJECT, role: 'director' } });
     await waitFor(() => one('segment-move-right-a'));

@@ -4,7 +4,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
 
-import type { AudioClip, AudioTrackName, TimelineMarker, TimelineOp, TransitionKind } from '../../api/types';
+import type { AudioClip, AudioSource, AudioSourceKind, AudioTrackName, TimelineMarker, TimelineOp, TransitionKind } from '../../api/types';
 import { AUDIO_TRACKS, TRANSITION_KINDS } from '../../api/types';
 import { api } from '../../api/endpoints';
 import { uploadFile } from '../../api/upload';
@@ -18,6 +18,18 @@ import { clampTrim, trimLimit, type SegmentLayout } from './model';
 
 export const TRANSITION_LABEL: Record<TransitionKind, string> = { cut: 'Cut', crossfade: 'Crossfade', fade_black: 'Fade to black' };
 export const TRACK_LABEL: Record<AudioTrackName, string> = { music: 'Music', narration: 'Narration', effects: 'Effects' };
+/** Sound takes in the audio picker, grouped by what they are. */
+export const SOUND_KIND_LABEL: Record<AudioSourceKind, string> = { speech: 'Speech', music: 'Music', sound_effect: 'Sound effects', upload: 'Uploaded sound' };
+const SOUND_KIND_ORDER: AudioSourceKind[] = ['speech', 'music', 'sound_effect', 'upload'];
+
+export function audioSourceLabel(s: AudioSource): string {
+  const made = [s.backend, s.voice ? `voice ${s.voice}` : ''].filter(Boolean).join(' · ');
+  const text = s.text ? ` — “${s.text.length > 48 ? `${s.text.slice(0, 47)}…` : s.text}”` : '';
+  return `Seg ${s.segment.position + 1} · Shot ${s.shot.position + 1} · take ${s.number}${made ? ` · ${made}` : ''}${
+    s.duration_seconds ? ` · ${s.duration_seconds.toFixed(1)} s` : ''
+  }${text}`;
+}
+
 export const STATUS_TONE: Record<string, string> = { open: 'neutral', claimed: 'info', in_review: 'warn', approved: 'ok', locked: 'muted' };
 
 /** A whole-number field that applies on Enter or when it loses focus (Escape puts it back). */
@@ -80,6 +92,136 @@ export function FrameInput({
   );
 }
 
+type Trim = { in_frame: number; out_frame: number };
+
+/** Why a typed in/out point cannot be used as typed, and what would be used instead; null
+ * when it can be used as typed. */
+export function trimClampMessage(edge: 'in' | 'out', typed: number, current: Trim, applied: Trim, limit: number | null, hasTake: boolean): string | null {
+  const parts: string[] = [];
+  const got = edge === 'in' ? applied.in_frame : applied.out_frame;
+  if (got !== typed) {
+    const ceiling = limit !== null && typed > got;
+    parts.push(
+      ceiling
+        ? `${hasTake ? 'The take' : 'The shot'} has only ${limit} frames; the ${edge} point will be ${got}.`
+        : `The ${edge} point cannot be ${typed}; it will be ${got}.`,
+    );
+  }
+  const other = edge === 'in' ? 'out' : 'in';
+  const before = edge === 'in' ? current.out_frame : current.in_frame;
+  const after = edge === 'in' ? applied.out_frame : applied.in_frame;
+  if (after !== before) parts.push(`The ${other} point will move from ${before} to ${after}, so that the shot keeps at least one frame.`);
+  return parts.length ? parts.join(' ') : null;
+}
+
+/** An in or out point. A value that has to be clamped (past the take's last frame, before
+ * the other point) is not applied silently: what was typed stays visible with what would be
+ * used instead, and applies only when confirmed. */
+export function TrimInput({
+  shotId,
+  edge,
+  current,
+  limit,
+  hasTake,
+  label: ariaLabel,
+  disabled,
+  onApply,
+}: {
+  shotId: string;
+  edge: 'in' | 'out';
+  current: Trim;
+  limit: number | null;
+  hasTake: boolean;
+  label: string;
+  disabled?: boolean;
+  onApply(trim: Trim): void;
+}) {
+  const value = edge === 'in' ? current.in_frame : current.out_frame;
+  const [draft, setDraft] = useState(String(value));
+  const [pending, setPending] = useState<{ trim: Trim; message: string } | null>(null);
+  useEffect(() => {
+    setDraft(String(value));
+    setPending(null);
+  }, [value]);
+  const changed = (t: Trim) => t.in_frame !== current.in_frame || t.out_frame !== current.out_frame;
+  const commit = () => {
+    const n = Number(draft);
+    if (draft.trim() === '' || !Number.isFinite(n)) {
+      setDraft(String(value));
+      setPending(null);
+      return;
+    }
+    const typed = Math.round(n);
+    const trim = clampTrim(edge === 'in' ? typed : current.in_frame, edge === 'out' ? typed : current.out_frame, limit, edge);
+    const message = trimClampMessage(edge, typed, current, trim, limit, hasTake);
+    if (message) {
+      setPending({ trim, message });
+      return;
+    }
+    setPending(null);
+    if (changed(trim)) onApply(trim);
+    else setDraft(String(value));
+  };
+  const confirm = () => {
+    if (!pending) return;
+    const { trim } = pending;
+    setPending(null);
+    setDraft(String(edge === 'in' ? trim.in_frame : trim.out_frame));
+    if (changed(trim)) onApply(trim);
+  };
+  const cancel = () => {
+    setPending(null);
+    setDraft(String(value));
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      commit();
+    } else if (e.key === 'Escape') {
+      cancel();
+      (e.target as HTMLInputElement).blur();
+    }
+  };
+  const noteId = `trim-clamp-${edge}-${shotId}`;
+  const applied = pending ? (edge === 'in' ? pending.trim.in_frame : pending.trim.out_frame) : null;
+  return (
+    <div className="trim-field">
+      <input
+        type="number"
+        inputMode="numeric"
+        className="frame-input"
+        data-testid={`trim-${edge}-${shotId}`}
+        aria-label={ariaLabel}
+        aria-invalid={pending ? true : undefined}
+        aria-describedby={pending ? noteId : undefined}
+        value={draft}
+        min={edge === 'in' ? 0 : 1}
+        step={1}
+        disabled={disabled}
+        onChange={(e) => {
+          setDraft(e.target.value);
+          setPending(null);
+        }}
+        onBlur={commit}
+        onKeyDown={onKeyDown}
+      />
+      {pending && (
+        <div className="trim-clamp small" role="status" id={noteId} data-testid={noteId}>
+          <span>{pending.message}</span>
+          <span className="row gap-s">
+            <button type="button" className="button button-small button-primary" data-testid={`trim-clamp-apply-${edge}-${shotId}`} onClick={confirm}>
+              Use {applied}
+            </button>
+            <button type="button" className="button button-small button-ghost" data-testid={`trim-clamp-cancel-${edge}-${shotId}`} onClick={cancel}>
+              Cancel
+            </button>
+          </span>
+        </div>
+      )}
+    </div>
+  );
+}
+
 /** The shots of one segment, in order, with their trims, transitions and order buttons. */
 export function SegmentShots({
   seg,
@@ -137,10 +279,7 @@ export function SegmentShots({
               const { shot } = layout;
               const limit = trimLimit(shot);
               const transition = shot.transition ?? { kind: 'cut' as TransitionKind, frames: 0 };
-              const trim = (inF: number, outF: number, keep: 'in' | 'out') => {
-                const t = clampTrim(inF, outF, limit, keep);
-                if (t.in_frame !== shot.in_frame || t.out_frame !== shot.out_frame) onEdit([{ op: 'trim', shot: shot.id, ...t }], 'trim');
-              };
+              const trim = (t: Trim) => onEdit([{ op: 'trim', shot: shot.id, ...t }], 'trim');
               return (
                 <tr key={shot.id} className={selectedShot === shot.id ? 'selected' : undefined} data-testid={`shot-row-${shot.id}`}>
                   <td className="cell-pos">{index + 1}</td>
@@ -154,24 +293,27 @@ export function SegmentShots({
                     </div>
                   </td>
                   <td>
-                    <FrameInput
-                      value={shot.in_frame}
-                      testId={`trim-in-${shot.id}`}
+                    <TrimInput
+                      shotId={shot.id}
+                      edge="in"
+                      current={{ in_frame: shot.in_frame, out_frame: shot.out_frame }}
+                      limit={limit}
+                      hasTake={Boolean(shot.take)}
                       label={`In point of ${shot.title || `shot ${index + 1}`} (frame)`}
                       disabled={!editable}
-                      max={limit !== null ? limit - 1 : undefined}
-                      onCommit={(v) => trim(v, shot.out_frame, 'in')}
+                      onApply={trim}
                     />
                   </td>
                   <td>
-                    <FrameInput
-                      value={shot.out_frame}
-                      testId={`trim-out-${shot.id}`}
+                    <TrimInput
+                      shotId={shot.id}
+                      edge="out"
+                      current={{ in_frame: shot.in_frame, out_frame: shot.out_frame }}
+                      limit={limit}
+                      hasTake={Boolean(shot.take)}
                       label={`Out point of ${shot.title || `shot ${index + 1}`} (frame)`}
                       disabled={!editable}
-                      min={1}
-                      max={limit ?? undefined}
-                      onCommit={(v) => trim(shot.in_frame, v, 'out')}
+                      onApply={trim}
                     />
                   </td>
                   <td className="small">
@@ -322,7 +464,6 @@ export function ClipInspector({
   );
 }
 
-/** Place music, narration or effects: from a file (uploaded here) or a take (e.g. a speech take). */
 /** The audio tracks as the options of a select. */
 function TrackOptions() {
   return (
@@ -336,8 +477,12 @@ function TrackOptions() {
   );
 }
 
+/** Place music, narration or effects: from a file (uploaded here) or a sound take (speech,
+ * music, a sound effect), offered grouped by kind; picking one moves to the track it suits
+ * unless the track was chosen by hand. */
 export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate: Rate; onEdit(ops: TimelineOp[], label?: string): void; onClose(): void }) {
   const [track, setTrack] = useState<AudioTrackName>('music');
+  const [trackChosen, setTrackChosen] = useState(false);
   const [source, setSource] = useState<'file' | 'take'>('file');
   const [file, setFile] = useState<File | null>(null);
   const [takeId, setTakeId] = useState('');
@@ -355,8 +500,8 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
     setTakeId(id);
     const picked = sources.data?.find((s) => s.take === id);
     // A speech take's line becomes the narration clip's subtitle text (still editable).
-    if (picked?.text && !text) setText(picked.text);
-    if (picked && /speech|voice|eleven/i.test(picked.backend) && track === 'music') setTrack('narration');
+    if (picked?.text && !text && picked.kind === 'speech') setText(picked.text);
+    if (picked && !trackChosen) setTrack(picked.track);
   };
 
   const submit = async (e: FormEvent) => {
@@ -387,7 +532,14 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
       <div className="field-row">
         <label className="field narrow">
           <span>Track</span>
-          <select data-testid="audio-add-track" value={track} onChange={(e) => setTrack(e.target.value as AudioTrackName)}>
+          <select
+            data-testid="audio-add-track"
+            value={track}
+            onChange={(e) => {
+              setTrack(e.target.value as AudioTrackName);
+              setTrackChosen(true);
+            }}
+          >
             <TrackOptions />
           </select>
         </label>
@@ -395,7 +547,7 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
           <span>From</span>
           <select data-testid="audio-add-source" value={source} onChange={(e) => setSource(e.target.value as 'file' | 'take')}>
             <option value="file">A file (upload)</option>
-            <option value="take">A take (e.g. speech)</option>
+            <option value="take">A sound take (speech, music, effects)</option>
           </select>
         </label>
         {source === 'file' ? (
@@ -405,18 +557,27 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
           </label>
         ) : (
           <label className="field grow">
-            <span>Take (sound only: speech, music)</span>
+            <span>Sound take (speech, music, sound effects)</span>
             <select data-testid="audio-add-take" value={takeId} onChange={(e) => pickTake(e.target.value)} disabled={sources.isLoading}>
               <option value="">
-                {sources.isLoading ? 'Loading takes…' : sources.data?.length ? 'Choose a take' : 'No sound-only takes yet (generate speech in a shot)'}
+                {sources.isLoading
+                  ? 'Loading takes…'
+                  : sources.data?.length
+                    ? 'Choose a take'
+                    : 'No sound takes yet (generate speech, music or a sound effect in a shot)'}
               </option>
-              {sources.data?.map((s) => (
-                <option key={s.take} value={s.take}>
-                  {`Seg ${s.segment.position + 1} · Shot ${s.shot.position + 1} · take ${s.number}${s.backend ? ` · ${s.backend}` : ''}${
-                    s.duration_seconds ? ` · ${s.duration_seconds.toFixed(1)} s` : ''
-                  }${s.text ? ` — “${s.text.length > 48 ? `${s.text.slice(0, 47)}…` : s.text}”` : ''}`}
-                </option>
-              ))}
+              {SOUND_KIND_ORDER.map((kind) => {
+                const group = sources.data?.filter((s) => (s.kind ?? 'upload') === kind) ?? [];
+                return group.length ? (
+                  <optgroup key={kind} label={SOUND_KIND_LABEL[kind]} data-testid={`audio-add-group-${kind}`}>
+                    {group.map((s) => (
+                      <option key={s.take} value={s.take}>
+                        {audioSourceLabel(s)}
+                      </option>
+                    ))}
+                  </optgroup>
+                ) : null;
+              })}
             </select>
           </label>
         )}
