@@ -10,7 +10,8 @@ import { useMe } from '../auth/session';
 import { usePresence, usePresenceLocation } from '../../realtime/RealtimeProvider';
 import { useActivity, useBudget, useSegments, useTimeline } from '../../state/queries';
 import { useProject } from '../projects/ProjectContext';
-import { describeActivity } from './activity';
+import { personName } from '../projects/people';
+import { activityLines } from './activity';
 
 /** Approved runtime: the picks' trimmed lengths, in seconds. */
 export function approvedSeconds(timeline: Timeline | undefined, rate: Rate): number {
@@ -128,7 +129,7 @@ function BudgetCard() {
                 <ul className="plain-list compact">
                   {budget.data.by_artist.slice(0, 6).map((row) => (
                     <li key={row.user.id} className="row-between">
-                      <span>{row.user.username}</span>
+                      <span>{personName(row.user)}</span>
                       <span className="muted">
                         {formatMoney(toNumber(row.spent) + toNumber(row.reserved), cur)}
                         {row.cap !== null && row.cap !== undefined ? ` of ${formatMoney(row.cap, cur)} cap` : ''}
@@ -160,10 +161,10 @@ function PresenceCard() {
           return (
             <li key={p.user_id} className="presence-user" data-testid="presence-user" data-username={p.username}>
               <span className="avatar" aria-hidden="true">
-                {p.username.slice(0, 1).toUpperCase()}
+                {(p.display_name || p.username).slice(0, 1).toUpperCase()}
               </span>
               <span className="presence-name">
-                {p.username}
+                {p.display_name || p.username}
                 {p.username === me.username && <span className="muted"> (you)</span>}
               </span>
               {where.length > 0 && (
@@ -189,6 +190,10 @@ function PresenceCard() {
 function ActivityCard() {
   const { project } = useProject();
   const activity = useActivity(project.id);
+  const timeline = useTimeline(project.id);
+  const shotTitles = new Map<string, string>();
+  for (const seg of timeline.data?.segments ?? []) for (const shot of seg.shots) if (shot.title) shotTitles.set(shot.id, shot.title);
+  const lines = activityLines(activity.data ?? [], { shotTitle: (id) => shotTitles.get(id) });
   return (
     <section className="card card-tall" aria-labelledby="activity-h">
       <h2 id="activity-h">Activity</h2>
@@ -198,12 +203,16 @@ function ActivityCard() {
         <ErrorMessage error={activity.error} />
       ) : (
         <ol className="activity-feed" data-testid="activity-feed" aria-live="polite">
-          {activity.data.map((entry) => (
-            <li key={entry.id} className="activity-item" data-testid="activity-item" data-type={entry.type}>
-              <span className="activity-actor">{entry.actor?.username ?? 'Montage'}</span>{' '}
-              <span className="activity-text">{describeActivity(entry)}</span>
-              <time className="muted small" dateTime={entry.at} title={new Date(entry.at).toLocaleString()}>
-                {relativeTime(entry.at)}
+          {lines.map((line) => (
+            <li key={line.id} className="activity-item" data-testid="activity-item" data-type={line.type}>
+              {line.who && (
+                <>
+                  <span className="activity-actor">{line.who}</span>{' '}
+                </>
+              )}
+              <span className="activity-text">{line.text}</span>
+              <time className="muted small" dateTime={line.at} title={new Date(line.at).toLocaleString()}>
+                {relativeTime(line.at)}
               </time>
             </li>
           ))}
