@@ -108,6 +108,7 @@ export function makeApi(c: ApiClient) {
       get: (id: string) => c.get<Take>(`/takes/${id}/`),
       fromUpload: (shotId: string, uploadId: string) => c.post<Take>(`/shots/${shotId}/takes/`, { upload: uploadId }),
       submit: (id: string) => c.post<Take>(`/takes/${id}/submit/`),
+      remove: (id: string) => c.del(`/takes/${id}/`),
       approve: (id: string) => c.post<Take>(`/takes/${id}/approve/`),
       requestChanges: (id: string, comment: string, frame?: number | null) =>
         c.post<Take>(`/takes/${id}/request-changes/`, { comment, frame: frame ?? null }),

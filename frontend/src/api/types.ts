@@ -246,6 +246,12 @@ export interface Take {
   parent: string | null;
   comment_count: number | null;
   created_at: string;
+  /** What made it: a generation kind (text_to_video, upscale, speech, …) or "upload". */
+  kind?: string;
+  /** What it is: a video clip, audio (speech, music, sound effects) or a still image. */
+  medium?: 'video' | 'audio' | 'image';
+  /** The seed that made this take (generated takes). */
+  seed?: number | null;
 }
 
 export interface ReviewItem extends Take {
@@ -463,6 +469,8 @@ export interface Backend {
   is_local: boolean;
   needs_credentials: boolean;
   accepts_references: boolean;
+  /** Speech backends: the voices to choose from (sent as params.voice). */
+  voices?: { id: string; name: string; language?: string }[];
 }
 
 export interface GenerateInput {
@@ -475,6 +483,12 @@ export interface GenerateInput {
   input_image?: string | null;
   references?: string[];
   variations?: number;
+  kind?: string | null;
+  /** A take to upscale, interpolate or extend. */
+  parent_take?: string | null;
+  /** With a take as input_image: which of its frames starts the clip. */
+  input_frame?: 'first' | 'last' | null;
+  params?: Record<string, unknown> | null;
 }
 
 export interface Estimate {
@@ -493,6 +507,7 @@ export interface Estimate {
 }
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobPhase = 'queued' | 'submitted' | 'running' | 'downloading' | 'done';
 
 export interface Job {
   id: string;
@@ -513,6 +528,11 @@ export interface Job {
   actual_cost: string | null;
   currency: string;
   cancel_requested: boolean;
+  /** Where the work is: queued, submitted (to the provider), running, downloading, done. */
+  phase?: JobPhase;
+  attempts?: number;
+  /** Set while a failed attempt waits to be tried again. */
+  retry?: { attempt: number; max_attempts: number; message: string; at: string | null } | null;
   takes: string[] | Take[];
   created_at: string;
 }

@@ -63,6 +63,23 @@ describe('PromptField @reference autocomplete', () => {
     expect(byTestId(view.container, 'value')[0].textContent).toBe('@light @lighthouse ');
   });
 
+  it('closes once a tag is complete: typed out in full, followed by a space, or chosen', async () => {
+    view = await render(<Harness />);
+    const textarea = byTestId(view.container, 'prompt')[0] as HTMLTextAreaElement;
+    await typeInto(textarea, '@lighthouse');
+    expect(byTestId(view.container, 'reference-suggestion')).toHaveLength(0);
+    expect(textarea.getAttribute('aria-expanded')).toBe('false');
+    // "@mara" is a whole tag, but "@marabou" continues it: still a choice to make.
+    await typeInto(textarea, '@lighthouse @mara');
+    expect(byTestId(view.container, 'reference-suggestion')).toHaveLength(2);
+    await typeInto(textarea, '@lighthouse @mara ');
+    expect(byTestId(view.container, 'reference-suggestion')).toHaveLength(0);
+    await typeInto(textarea, '@lighthouse @mara @marab');
+    await press(textarea, 'Enter');
+    expect(byTestId(view.container, 'value')[0].textContent).toBe('@lighthouse @mara @marabou ');
+    expect(byTestId(view.container, 'reference-suggestion')).toHaveLength(0);
+  });
+
   it('warns about tags the style bible does not have', async () => {
     view = await render(<Harness initial="@ghost walks with @mara" />);
     expect(view.container.textContent).toContain('Not in the style bible: @ghost');

@@ -1,10 +1,20 @@
 import { useId, useRef, useState, type KeyboardEvent } from 'react';
 
-import { applyMention, findMention, suggestReferences, unknownTags, type Mention, type Referenceable } from '../lib/mentions';
+import {
+  applyMention,
+  findMention,
+  isCompleteMention,
+  suggestReferences,
+  unknownTags,
+  type Mention,
+  type Referenceable,
+} from '../lib/mentions';
 
 /**
  * A prompt textarea that completes `@reference` tags from the style bible: type "@" and
- * a few letters, pick with ↑/↓ and Enter or Tab (Esc closes), or click a suggestion.
+ * a few letters, pick with ↑/↓ and Enter or Tab (Esc closes), or click a suggestion. The list
+ * closes once the tag is complete (chosen, typed out in full, or followed by a space), and it
+ * sits in the page's flow under the field, so it never covers the buttons below.
  */
 export function PromptField({
   value,
@@ -30,7 +40,8 @@ export function PromptField({
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState(false);
 
-  const suggestions = mention && !dismissed ? suggestReferences(references, mention.query) : [];
+  const suggestions =
+    mention && !dismissed && !isCompleteMention(references, mention) ? suggestReferences(references, mention.query) : [];
   const open = suggestions.length > 0;
   const unknown = unknownTags(value, references);
 

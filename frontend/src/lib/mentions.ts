@@ -53,6 +53,17 @@ export function suggestReferences<T extends Referenceable>(refs: readonly T[], q
     .map((x) => x.ref);
 }
 
+/**
+ * Whether the mention already names a reference in full and no other tag continues it
+ * ("@lighthouse" typed out): nothing is left to suggest, so the list closes.
+ */
+export function isCompleteMention(refs: readonly Referenceable[], mention: Mention): boolean {
+  const q = mention.query;
+  if (!q) return false;
+  const continuing = refs.filter((r) => r.tag.toLowerCase().startsWith(q));
+  return continuing.length === 1 && continuing[0].tag.toLowerCase() === q;
+}
+
 /** Replace the mention with "@tag " and say where the caret goes. */
 export function applyMention(text: string, mention: Mention, tag: string): { text: string; caret: number } {
   const after = text.slice(mention.end);

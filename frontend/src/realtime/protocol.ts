@@ -74,6 +74,8 @@ export interface JobProgressData {
   shot: string | null;
   state: string;
   progress: number;
+  phase?: string;
+  retry?: { attempt: number; max_attempts: number; message: string; at: string | null } | null;
 }
 
 export interface JobEventData {
@@ -134,6 +136,7 @@ export const TAKE_EVENTS = [
   'take.submitted',
   'take.approved',
   'take.changes_requested',
+  'take.deleted',
 ] as const;
 export const MEMBER_EVENTS = ['member.added', 'member.updated', 'member.removed'] as const;
 export const REFERENCE_EVENTS = ['reference.created', 'reference.updated', 'reference.deleted'] as const;

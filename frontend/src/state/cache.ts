@@ -111,6 +111,7 @@ export function applyProjectEvent(qc: QueryClient, pid: string, event: ProjectEv
     case 'take.submitted':
     case 'take.approved':
     case 'take.changes_requested':
+    case 'take.deleted':
       invalidate(qk.takes(pid, event.data.shot));
       invalidate(qk.review(pid));
       invalidate(qk.segments(pid));
@@ -130,6 +131,8 @@ export function applyProjectEvent(qc: QueryClient, pid: string, event: ProjectEv
       patchJobProgress(qc, pid, event.data.id, {
         progress: event.data.progress,
         state: event.data.state as Job['state'],
+        ...(event.data.phase ? { phase: event.data.phase as Job['phase'] } : {}),
+        ...(event.data.retry !== undefined ? { retry: event.data.retry } : {}),
       });
       return;
     case 'job.created':

@@ -1,16 +1,20 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 
 import { isApiError } from '../../api/client';
 import { api } from '../../api/endpoints';
 import type { Shot, Take } from '../../api/types';
 import { describeFrames } from '../../lib/timecode';
 import { qk } from '../../state/keys';
-import { useTakes } from '../../state/queries';
+import { useBackends, useTakes } from '../../state/queries';
+import { useMe } from '../auth/session';
 import { useProject } from '../projects/ProjectContext';
-import { GeneratePanel, JobList } from './GeneratePanel';
+import { GeneratePanel } from './GeneratePanel';
+import { JobList } from './JobList';
 import { ShotForm } from './ShotForm';
+import { SoundList } from './SoundList';
 import { TakeCard } from './TakeCard';
+import { availableActions, draftFor, isSoundTake, type GenerateDraft, type TakeAction } from './takeActions';
 import { UploadZone } from './UploadZone';
 
 export function ShotCard({
@@ -22,6 +26,7 @@ export function ShotCard({
   compareIds,
   onToggleCompare,
   here,
+  hideFailed = false,
 }: {
   shot: Shot;
   index: number;
@@ -31,12 +36,21 @@ export function ShotCard({
   compareIds: string[];
   onToggleCompare: (take: Take) => void;
   here: string[];
+  /** Leave failed takes out of the gallery (the workspace's remembered filter). */
+  hideFailed?: boolean;
 }) {
-  const { project, rate } = useProject();
+  const { project, rate, can } = useProject();
+  const me = useMe();
   const qc = useQueryClient();
   const takes = useTakes(project.id, shot.id);
+  const backends = useBackends(project.id);
   const [editing, setEditing] = useState(false);
   const [generating, setGenerating] = useState(false);
+  // A take action's starting point for the generate panel; `panelKey` remounts the panel
+  // so that each action starts from its own draft.
+  const [draft, setDraft] = useState<GenerateDraft | null>(null);
+  const [panelKey, setPanelKey] = useState(0);
+  const panelRef = useRef<HTMLDivElement>(null);
   // The revision the edit started from: if someone saves meanwhile, ours gets a 409
   // instead of silently overwriting theirs. After seeing the conflict, saving again wins.
   const [baseRevision, setBaseRevision] = useState(shot.revision);
@@ -65,22 +79,48 @@ export function ShotCard({
 
   const list = [...(takes.data ?? [])].sort((a, b) => a.number - b.number);
   const title = shot.title || `Shot ${index + 1}`;
+  const picture = list.filter((t) => !isSoundTake(t));
+  const sound = list.filter(isSoundTake);
+  const shown = hideFailed ? picture.filter((t) => t.status !== 'failed') : picture;
+  const hiddenCount = picture.length - shown.length;
+  const numbers = new Map(list.map((t) => [t.id, t.number]));
+  const takeNumber = (id: string) => numbers.get(id) ?? null;
+  const backendList = backends.data ?? [];
+  const actionsFor = (take: Take) => (canEdit ? availableActions(take, backendList) : []);
+  // The take's author in a segment they may edit, or the director.
+  const canDelete = (take: Take) => canEdit && (can.isDirector || take.author?.username === me.username);
+
+  const onAction = (take: Take, action: TakeAction) => {
+    setDraft(draftFor(action, take, backendList, { shotPrompt: shot.prompt, shotDuration: shot.duration_frames }));
+    setPanelKey((k) => k + 1);
+    setGenerating(true);
+    requestAnimationFrame(() => panelRef.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' }));
+  };
 
   const gallery = (
     <div className="take-gallery" aria-label={`Takes of ${title}`}>
       {takes.isPending && <p className="muted small">Loading takes…</p>}
-      {list.map((take) => (
+      {shown.map((take) => (
         <TakeCard
           key={take.id}
           take={take}
           canEdit={canEdit}
+          canDelete={canDelete(take)}
           comparing={compareIds.includes(take.id)}
           onToggleCompare={onToggleCompare}
+          actions={actionsFor(take)}
+          onAction={onAction}
+          takeNumber={takeNumber}
         />
       ))}
-      {!takes.isPending && list.length === 0 && (
+      {!takes.isPending && picture.length === 0 && (
         <p className="muted small take-gallery-empty">
           No takes yet.{canEdit ? ' Upload a clip or generate one.' : ''}
+        </p>
+      )}
+      {hiddenCount > 0 && (
+        <p className="muted small take-gallery-empty" data-testid="failed-hidden">
+          {hiddenCount} failed take{hiddenCount === 1 ? '' : 's'} hidden.
         </p>
       )}
     </div>
@@ -110,7 +150,11 @@ export function ShotCard({
               className="button button-small button-primary"
               data-testid="generate-open"
               aria-expanded={generating}
-              onClick={() => setGenerating((v) => !v)}
+              onClick={() => {
+                setDraft(null);
+                setPanelKey((k) => k + 1);
+                setGenerating((v) => !v);
+              }}
             >
               Generate
             </button>
@@ -162,9 +206,21 @@ export function ShotCard({
           onCancel={() => setEditing(false)}
         />
       )}
-      {generating && canEdit && <GeneratePanel shot={shot} takes={list} onClose={() => setGenerating(false)} />}
+      {generating && canEdit && (
+        <div ref={panelRef}>
+          <GeneratePanel key={panelKey} shot={shot} takes={list} draft={draft} onClose={() => setGenerating(false)} />
+        </div>
+      )}
       <JobList shotId={shot.id} />
       {canEdit ? <UploadZone shotId={shot.id}>{gallery}</UploadZone> : gallery}
+      <SoundList
+        title={title}
+        takes={hideFailed ? sound.filter((t) => t.status !== 'failed') : sound}
+        canDelete={canDelete}
+        actionsFor={actionsFor}
+        onAction={onAction}
+        takeNumber={takeNumber}
+      />
     </section>
   );
 }

@@ -1,11 +1,11 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState, type DragEvent, type ReactNode } from 'react';
 
+import { errorSentence } from '../../api/client';
 import { api } from '../../api/endpoints';
 import type { Take } from '../../api/types';
 import { uploadFile } from '../../api/upload';
 import { ProgressBar } from '../../components/States';
-import { reportError } from '../../state/errors';
 import { qk } from '../../state/keys';
 import { useProject } from '../projects/ProjectContext';
 
@@ -13,8 +13,10 @@ interface UploadRow {
   key: number;
   name: string;
   fraction: number;
-  stage: 'uploading' | 'finishing';
+  stage: 'uploading' | 'finishing' | 'failed';
   controller: AbortController;
+  /** Why it failed, shown on the file's row (not only in the page banner). */
+  error?: string;
 }
 
 let nextKey = 1;
@@ -58,10 +60,10 @@ export function UploadZone({ shotId, children }: { shotId: string; children?: Re
           list ? (list.some((t) => t.id === take.id) ? list : [...list, take]) : list,
         );
         void qc.invalidateQueries({ queryKey: qk.takes(project.id, shotId) });
-      } catch (error) {
-        reportError(error);
-      } finally {
         remove(key);
+      } catch (error) {
+        if (error instanceof DOMException && error.name === 'AbortError') remove(key);
+        else update(key, { stage: 'failed', error: errorSentence(error) });
       }
     })();
   };
@@ -107,19 +109,30 @@ export function UploadZone({ shotId, children }: { shotId: string; children?: Re
           <span aria-hidden="true">⤒</span> Drop video files here or <span className="link-like">choose files</span>
         </label>
       </div>
-      {rows.map((row) => (
-        <div key={row.key} className="upload-row" data-testid="upload-progress">
-          <span className="upload-name small">
-            {row.stage === 'finishing' ? 'Creating take…' : `Uploading ${row.name}`} · {Math.round(row.fraction * 100)}%
-          </span>
-          <ProgressBar value={row.fraction * 100} label={`Uploading ${row.name}`} />
-          {row.stage === 'uploading' && (
-            <button type="button" className="link-button small" onClick={() => row.controller.abort()}>
-              Cancel
+      {rows.map((row) =>
+        row.stage === 'failed' ? (
+          <div key={row.key} className="upload-row" data-testid="upload-error" role="alert">
+            <span className="take-error small">
+              {row.name}: {row.error}
+            </span>
+            <button type="button" className="link-button small" onClick={() => remove(row.key)}>
+              Dismiss
             </button>
-          )}
-        </div>
-      ))}
+          </div>
+        ) : (
+          <div key={row.key} className="upload-row" data-testid="upload-progress">
+            <span className="upload-name small">
+              {row.stage === 'finishing' ? 'Creating take…' : `Uploading ${row.name}`} · {Math.round(row.fraction * 100)}%
+            </span>
+            <ProgressBar value={row.fraction * 100} label={`Uploading ${row.name}`} />
+            {row.stage === 'uploading' && (
+              <button type="button" className="link-button small" onClick={() => row.controller.abort()}>
+                Cancel
+              </button>
+            )}
+          </div>
+        ),
+      )}
     </div>
   );
 }

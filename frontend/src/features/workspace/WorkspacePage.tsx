@@ -17,6 +17,7 @@ import { useProject } from '../projects/ProjectContext';
 import { ComparePanel } from './ComparePanel';
 import { ShotCard } from './ShotCard';
 import { ShotForm } from './ShotForm';
+import { HIDE_FAILED_KEY, useStoredFlag } from './storedFlag';
 
 export function WorkspacePage() {
   const { segmentId = '' } = useParams();
@@ -27,6 +28,7 @@ export function WorkspacePage() {
   const presence = usePresence();
   const [adding, setAdding] = useState(false);
   const [compare, setCompare] = useState<Take[]>([]);
+  const [hideFailed, setHideFailed] = useStoredFlag(HIDE_FAILED_KEY);
   usePresenceLocation(segmentId, null);
 
   const refreshSegment = () => {
@@ -98,6 +100,10 @@ export function WorkspacePage() {
               Release
             </button>
           )}
+          <label className="check small" title="Remembered in this browser">
+            <input type="checkbox" data-testid="hide-failed" checked={hideFailed} onChange={(e) => setHideFailed(e.target.checked)} />
+            Hide failed takes
+          </label>
           {canEdit && !adding && (
             <button type="button" className="button button-primary" data-testid="shot-add" onClick={() => setAdding(true)}>
               Add shot
@@ -153,6 +159,7 @@ export function WorkspacePage() {
               compareIds={compare.map((t) => t.id)}
               onToggleCompare={toggleCompare}
               here={hereOnShot(shot.id)}
+              hideFailed={hideFailed}
             />
           ))}
         </div>
