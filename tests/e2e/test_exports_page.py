@@ -3,10 +3,11 @@
 A small film is set up with the services and the ORM: two segments, three shots, each with
 an approved take made from a tiny ffmpeg clip (stored where the worker reads media). The
 producer signs in, opens the exports page and starts an export of the final cut; the row's
-progress bar moves live (no reload) until the export is done; the MP4 and the OTIO are then
-downloaded through the page's own links. The MP4 must be exactly as long as the timeline
-(video frames counted with PyAV; container duration within one frame) and the OTIO must
-read back with OpenTimelineIO at the same length.
+progress bar moves live (no reload) until the export is done; the MP4, the OTIO and the
+.otioz bundle are then downloaded through the page's own links. The MP4 must be exactly as
+long as the timeline (video frames counted with PyAV; container duration within one frame),
+the OTIO must read back with OpenTimelineIO at the same length with media URLs on the
+studio's address that can be fetched, and the bundle must open with every clip's media inside.
 
 An artist who owns one segment watches the same page: they are offered only their own
 segment (no final cut) and see the producer's export finish without a reload.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import zipfile
 from fractions import Fraction
 
 import pytest
@@ -156,7 +158,7 @@ def test_producer_exports_the_final_cut_and_downloads_the_mp4_and_otio(studio, s
     assert boss.evaluate("() => window.__noReload === true"), "the page reloaded"
     assert seen[-1] == 100 and seen == sorted(seen), f"progress went backwards: {seen}"
     print(f"progress values the bar showed: {seen}")
-    for kind in ("mp4", "otio", "edl", "srt", "credits", "manifest"):
+    for kind in ("mp4", "otio", "otioz", "edl", "srt", "credits", "manifest"):
         expect(tid(boss, f"artifact-{kind}-{export_id}")).to_be_visible(timeout=UI)
     studio.snap(boss, "exports-04-done")
 
@@ -204,4 +206,23 @@ def test_producer_exports_the_final_cut_and_downloads_the_mp4_and_otio(studio, s
     assert cut.duration().to_frames() == frames
     assert cut.duration().rate == pytest.approx(float(rate))
     assert len(list(cut.find_clips())) == 3
+    # Media URLs are absolute on the studio's address, and an editor can fetch them.
+    urls = [c.media_reference.target_url for c in cut.find_clips()]
+    assert all(u.startswith(f"{studio.url}/media/") for u in urls), urls
+    response = boss.request.get(urls[0])
+    assert response.status == 200 and len(response.body()) > 0
+
+    # The .otioz bundle: the same cut with every clip's media inside, referenced relatively.
+    with boss.expect_download(timeout=UI) as info:
+        tid(boss, f"artifact-otioz-{export_id}").click()
+    download = info.value
+    assert download.failure() is None, download.failure()
+    bundle_path = tmp_path / download.suggested_filename
+    download.save_as(bundle_path)
+    assert bundle_path.suffix == ".otioz"
+    bundled = otio.adapters.read_from_file(str(bundle_path))
+    assert bundled.duration().to_frames() == frames
+    refs = [c.media_reference.target_url for c in bundled.find_clips()]
+    with zipfile.ZipFile(bundle_path) as zf:
+        assert len(refs) == 3 and all(r.startswith("media/") and r in zf.namelist() for r in refs), refs
     studio.snap(boss, "exports-06-downloaded")
