@@ -137,7 +137,7 @@ class MakeRunStack:
         return "\n".join(parts)
 
     def stop(self) -> None:
-        stop_groups(list(self.procs.values()), timeout=15)
+        stop_groups(list(self.procs.values()), timeout=8)
         if self._stop_redis is not None:
             self._stop_redis()
             self._stop_redis = None

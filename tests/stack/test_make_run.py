@@ -104,9 +104,9 @@ def test_image_to_video_upscale_interpolate_extend_and_seeds(film, tmp_path):
 
 def test_a_job_is_seen_running_with_real_progress(film):
     api, project, shot = film
-    # A long clip at full HD so that the job runs for a few seconds.
+    # A clip at 720p so that the job runs for a few seconds (frames are drawn and encoded one by one).
     answer = api.generate(
-        shot["id"], backend="local-animatic", model="ken-burns", duration_frames=24 * 12, params={"size": "1920x1080"}, seed=3
+        shot["id"], backend="local-animatic", model="ken-burns", duration_frames=72, params={"size": "1280x720"}, seed=3
     )
     job_id = answer["job"]["id"]
     seen = []
