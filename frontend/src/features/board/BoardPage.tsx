@@ -220,10 +220,7 @@ function SegmentRow({
       </td>
       <td>
         <span data-testid="segment-status">
-          <Badge tone={STATUS_TONE[segment.status]}>
-            {locked && <span aria-hidden="true">🔒 </span>}
-            {label(SEGMENT_STATUS_LABEL, segment.status)}
-          </Badge>
+          <Badge tone={STATUS_TONE[segment.status]}>{label(SEGMENT_STATUS_LABEL, segment.status)}</Badge>
         </span>
       </td>
       <td className="cell-num">
