@@ -297,3 +297,20 @@ def test_credits_name_people_by_display_name_and_list_the_sound(film, clips):
     assert 'Voices\n  "The light went out." - voice en-us, local-speech (espeak-ng), by Ana Lima\n' in text
     assert f'Sound effects\n  "gulls" - elevenlabs (eleven_text_to_sound_v2), by {crew.artist.username}\n' in text
     assert "local-speech" in text.split("Made with\n")[1]
+
+
+def test_manifest_lists_the_markers(edited):
+    data = json.loads(manifest.write_manifest(edited))
+    assert [(m["frame"], m["label"]) for m in data["markers"]] == [(12, "Music cue"), (70, "Storm hits")]
+
+
+def test_a_segment_export_keeps_the_markers_inside_it_counted_from_its_start(film):
+    from apps.timeline.models import Marker
+
+    timeline = Timeline.objects.get(project=film.crew.project)
+    Marker.objects.create(timeline=timeline, frame=12, label="In segment 1")
+    Marker.objects.create(timeline=timeline, frame=40, label="In segment 2")
+    segment = film.shots[2].segment
+    plan = build_plan(project=film.crew.project, segment=segment)
+    # Segment 2 starts at frame 34 of the film.
+    assert [(m.frame, m.label) for m in plan.markers] == [(6, "In segment 2")]

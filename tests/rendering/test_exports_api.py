@@ -104,6 +104,36 @@ def test_options_are_kept(crew):
     assert export.include_unapproved and export.credits_roll
 
 
+def test_the_address_the_export_was_asked_from_is_kept_for_its_media_urls(crew, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    response = crew.client("director").post(
+        f"{API}/projects/{crew.project.pk}/exports/", {"kind": "final"}, format="json", HTTP_HOST="films.example:8443",
+        secure=True,
+    )
+    assert response.status_code == 202
+    assert Export.objects.get(pk=response.json()["id"]).public_url == "https://films.example:8443"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "asked_from", "expected"),
+    [
+        ("https://films.example/", "http://10.0.0.5:8000", "https://films.example/media/takes/a%20b.mp4"),
+        ("", "http://10.0.0.5:8000", "http://10.0.0.5:8000/media/takes/a%20b.mp4"),
+        ("", "", "/media/takes/a%20b.mp4"),  # the CLI with nothing set: a path on the studio's host
+    ],
+)
+def test_media_urls_prefer_the_public_url_then_the_request(settings, public_url, asked_from, expected):
+    from apps.rendering.artifacts import media_reference_url, public_base
+
+    settings.MONTAGE_PUBLIC_URL = public_url
+    assert media_reference_url("takes/a b.mp4", base=public_base(asked_from)) == expected
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://x/", "", "not a url"])
+def test_only_http_addresses_are_kept(url):
+    assert services._clean_public_url(url) == ""
+
+
 def test_creating_an_export_queues_its_start_on_commit(crew, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr("apps.rendering.tasks.start_export.delay", lambda export_id: sent.append(export_id))

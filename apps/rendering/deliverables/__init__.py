@@ -1,6 +1,7 @@
-"""The files an export delivers besides the MP4: OpenTimelineIO, CMX 3600 EDL, SRT subtitles,
-a credits list and a provenance manifest. Each module turns a RenderPlan (plain data) into
-text; none touches the database or the media files."""
+"""The files an export delivers besides the MP4: OpenTimelineIO (and its ``.otioz`` bundle),
+CMX 3600 EDL, SRT subtitles, a credits list and a provenance manifest. Each module turns a
+RenderPlan (plain data) into text; none touches the database, and only the bundle reads media
+files (local paths its caller gives it)."""
 
 from __future__ import annotations
 

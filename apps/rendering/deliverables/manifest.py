@@ -91,6 +91,7 @@ def build_manifest(plan: RenderPlan, *, export: dict[str, Any] | None = None, re
         ],
         "shots": shots,
         "audio": audio,
+        "markers": [{"id": m.id, "frame": m.frame, "label": m.label, "author": m.author} for m in plan.markers],
         "credits": [dict(c) for c in plan.credits],
         "render": result or {},
     }
