@@ -14,7 +14,9 @@
  *     segment-move-right-<segmentId>, presence-<segmentId>,
  *   shot-block-<shotId> (data-in, data-out, data-position, data-start, data-end), trim-handle-in-<shotId>,
  *     trim-handle-out-<shotId>, segment-shots-<segmentId> (the shots panel), shot-row-<shotId>,
- *     trim-in-<shotId>, trim-out-<shotId> (apply on Enter/blur), transition-<shotId> (select),
+ *     trim-in-<shotId>, trim-out-<shotId> (apply on Enter/blur; a value that must be clamped shows
+ *     trim-clamp-<in|out>-<shotId> with trim-clamp-apply-<in|out>-<shotId> / trim-clamp-cancel-<in|out>-<shotId>),
+ *     transition-<shotId> (select),
  *     transition-frames-<shotId>, shot-move-left-<shotId>, shot-move-right-<shotId>,
  *   audio-track-<music|narration|effects>, audio-clip-<clipId> (data-start, data-track),
  *     audio-clip-panel-<clipId>, audio-start-/audio-volume-/audio-fade-in-/audio-fade-out-/audio-remove-<clipId>,
