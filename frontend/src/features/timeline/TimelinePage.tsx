@@ -20,7 +20,8 @@
  *     transition-frames-<shotId>, shot-move-left-<shotId>, shot-move-right-<shotId>,
  *   audio-track-<music|narration|effects>, audio-clip-<clipId> (data-start, data-track),
  *     audio-clip-panel-<clipId>, audio-start-/audio-volume-/audio-fade-in-/audio-fade-out-/audio-remove-<clipId>,
- *     audio-add-form, audio-add-track, audio-add-source, audio-add-file, audio-add-take, audio-add-start, audio-add-submit,
+ *     audio-add-form, audio-add-track, audio-add-source, audio-add-file, audio-add-take (grouped by kind:
+ *     audio-add-group-<speech|music|sound_effect|upload>), audio-add-start, audio-add-submit,
  *   marker-<markerId> (data-frame), marker-remove-<markerId>, marker-label, marker-add-submit,
  *   comment-pin-<commentId> (data-frame).
  */
