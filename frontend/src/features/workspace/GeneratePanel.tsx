@@ -370,14 +370,17 @@ export function GeneratePanel({
         </label>
       )}
 
-      <PromptField
-        label={effectiveKind === 'speech' ? 'Text to speak' : 'Prompt'}
-        testId="generate-prompt"
-        value={prompt}
-        onChange={setPrompt}
-        references={references.data ?? []}
-        rows={3}
-      />
+      {/* Upscaling and interpolating work on the picture alone: no prompt to write. */}
+      {effectiveKind !== 'upscale' && effectiveKind !== 'interpolate' && (
+        <PromptField
+          label={effectiveKind === 'speech' ? 'Text to speak' : 'Prompt'}
+          testId="generate-prompt"
+          value={prompt}
+          onChange={setPrompt}
+          references={references.data ?? []}
+          rows={3}
+        />
+      )}
       {!needsParent && !sound && (
         <details className="more-options" open={Boolean(image) || undefined}>
           <summary>Negative prompt and input image</summary>

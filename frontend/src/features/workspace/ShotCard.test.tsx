@@ -115,6 +115,8 @@ describe('take cards', () => {
     const sent = calls.find((c) => c.url.endsWith('/shots/sh1/generate/'))!.body;
     expect(sent).toMatchObject({ backend: 'local-upscale', kind: 'upscale', parent_take: 't1', params: { scale: 2 } });
     expect(sent).not.toHaveProperty('duration_frames');
+    expect(sent).not.toHaveProperty('input_image');
+    await waitFor(() => expect(card(v.container, 't2').querySelector('[data-testid="take-parent"]')?.textContent).toBe('from take 1'));
 
     await click(field(panel, 'generate-parent-chip-clear'));
     expect(byTestId(panel, 'generate-parent-chip')).toHaveLength(0);

@@ -161,6 +161,10 @@ export function TakeCard({
   const canSubmit = canEdit && ready && video && (take.review_state === 'draft' || take.review_state === 'changes_requested');
   const seed = takeSeed(take);
   const p = take.provenance ?? {};
+  const parentId = take.parent ?? (typeof p.parent_take === 'string' ? p.parent_take : null);
+  const parentNumber = parentId ? takeNumber(parentId) : null;
+  // Upscales and interpolations carry their parent's prompt, which did not make them.
+  const derived = take.kind === 'upscale' || take.kind === 'interpolate';
   const prompt = p.original_prompt || p.prompt || '';
   const cost = toNumber(take.cost);
   const alt = `take ${take.number}`;
@@ -211,7 +215,12 @@ export function TakeCard({
         <div className="take-prov small" title={prompt} data-testid="take-provenance">
           {provenanceLine(take)}
         </div>
-        {prompt && <div className="take-prompt small muted clamp-2" title={prompt}>{prompt}</div>}
+        {parentNumber !== null && (
+          <div className="small muted" data-testid="take-parent">
+            from take {parentNumber}
+          </div>
+        )}
+        {prompt && !derived && <div className="take-prompt small muted clamp-2" title={prompt}>{prompt}</div>}
         {take.status === 'failed' && take.error && <p className="take-error small">{take.error}</p>}
         <div className="take-meta small muted">
           {take.author?.username ?? ''} · {relativeTime(take.created_at)}

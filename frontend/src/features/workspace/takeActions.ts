@@ -11,8 +11,8 @@ export const TAKE_ACTION_LABEL: Record<TakeAction, string> = {
   upscale: 'Upscale',
   interpolate: 'Interpolate',
   extend: 'Extend from last frame',
-  first_frame: 'Use first frame as input image',
-  last_frame: 'Use last frame as input image',
+  first_frame: 'First frame as input image',
+  last_frame: 'Last frame as input image',
   vary: 'Vary',
 };
 
