@@ -8,7 +8,7 @@ import { formatMoney } from '../../lib/format';
 import { formatDuration } from '../../lib/timecode';
 import { qk } from '../../state/keys';
 import { useProject } from '../projects/ProjectContext';
-import { changedFields } from './changes';
+import { useSettingsFields } from './changes';
 
 /** "Saved." for a moment after a save. */
 function useSavedFlag(): [boolean, () => void] {
@@ -65,10 +65,12 @@ function FilmReadOnly({ project }: { project: Project }) {
 
 function FilmForm() {
   const { project } = useProject();
-  const [title, setTitle] = useState(project.title);
-  const [description, setDescription] = useState(project.description);
-  const [style, setStyle] = useState(project.style_prompt);
-  const [minutes, setMinutes] = useState(minutesOf(project.target_runtime_seconds));
+  const { values, set, changes } = useSettingsFields({
+    title: project.title,
+    description: project.description,
+    style_prompt: project.style_prompt,
+    minutes: minutesOf(project.target_runtime_seconds),
+  });
   const [saved, markSaved] = useSavedFlag();
   const [problem, setProblem] = useState<string | null>(null);
   const save = useProjectSave(markSaved);
@@ -76,35 +78,39 @@ function FilmForm() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setProblem(null);
-    const runtime = minutes.trim() ? Math.round(Number(minutes) * 60) : null;
-    if (runtime !== null && !(Number.isFinite(runtime) && runtime >= 1 && runtime <= 24 * 3600)) {
-      setProblem('The target runtime is between a second and 24 hours (1440 minutes).');
-      return;
+    const input: ProjectUpdateInput = {};
+    if (changes.title !== undefined) {
+      if (!changes.title.trim()) return setProblem('The film needs a title.');
+      input.title = changes.title.trim();
     }
-    if (!title.trim()) {
-      setProblem('The film needs a title.');
-      return;
+    if (changes.description !== undefined) input.description = changes.description.trim();
+    if (changes.style_prompt !== undefined) input.style_prompt = changes.style_prompt.trim();
+    if (changes.minutes !== undefined) {
+      const runtime = changes.minutes.trim() ? Math.round(Number(changes.minutes) * 60) : null;
+      if (runtime !== null && !(Number.isFinite(runtime) && runtime >= 1 && runtime <= 24 * 3600)) {
+        return setProblem('The target runtime is between a second and 24 hours (1440 minutes).');
+      }
+      input.target_runtime_seconds = runtime;
     }
-    const changes = changedFields(
-      { title: project.title, description: project.description, style_prompt: project.style_prompt, target_runtime_seconds: project.target_runtime_seconds },
-      { title: title.trim(), description: description.trim(), style_prompt: style.trim(), target_runtime_seconds: runtime },
-    );
-    if (Object.keys(changes).length === 0) {
-      markSaved();
-      return;
-    }
-    save.mutate(changes);
+    if (Object.keys(input).length === 0) return markSaved();
+    save.mutate(input);
   };
 
   return (
     <form className="form" onSubmit={submit} aria-label="The film">
       <label className="field">
         <span>Title</span>
-        <input required maxLength={200} value={title} onChange={(e) => setTitle(e.target.value)} data-testid="film-title" />
+        <input required maxLength={200} value={values.title} onChange={(e) => set('title', e.target.value)} data-testid="film-title" />
       </label>
       <label className="field">
         <span>Description</span>
-        <textarea rows={2} maxLength={4000} value={description} onChange={(e) => setDescription(e.target.value)} data-testid="film-description" />
+        <textarea
+          rows={2}
+          maxLength={4000}
+          value={values.description}
+          onChange={(e) => set('description', e.target.value)}
+          data-testid="film-description"
+        />
       </label>
       <label className="field">
         <span>Style prompt (added to every generation prompt)</span>
@@ -112,14 +118,22 @@ function FilmForm() {
           rows={3}
           maxLength={4000}
           placeholder="grainy 16mm, teal and amber, shallow focus"
-          value={style}
-          onChange={(e) => setStyle(e.target.value)}
+          value={values.style_prompt}
+          onChange={(e) => set('style_prompt', e.target.value)}
           data-testid="film-style-prompt"
         />
       </label>
       <label className="field narrow">
         <span>Target runtime (min)</span>
-        <input type="number" min={0} max={1440} step="any" value={minutes} onChange={(e) => setMinutes(e.target.value)} data-testid="film-runtime" />
+        <input
+          type="number"
+          min={0}
+          max={1440}
+          step="any"
+          value={values.minutes}
+          onChange={(e) => set('minutes', e.target.value)}
+          data-testid="film-runtime"
+        />
       </label>
       <ErrorMessage error={problem ?? save.error} />
       <div className="form-actions">
@@ -139,9 +153,11 @@ function FilmForm() {
 /** Budget, currency and cap per artist: what the director and producers may change. */
 export function BudgetSettings() {
   const { project } = useProject();
-  const [amount, setAmount] = useState(project.budget_amount);
-  const [currency, setCurrency] = useState(project.budget_currency);
-  const [cap, setCap] = useState(project.artist_budget_cap ?? '');
+  const { values, set, changes } = useSettingsFields({
+    budget_amount: project.budget_amount,
+    budget_currency: project.budget_currency,
+    artist_budget_cap: project.artist_budget_cap ?? '',
+  });
   const [saved, markSaved] = useSavedFlag();
   const [problem, setProblem] = useState<string | null>(null);
   const save = useProjectSave(markSaved);
@@ -149,24 +165,22 @@ export function BudgetSettings() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setProblem(null);
-    const code = currency.trim().toUpperCase();
-    if (!/^[A-Z]{3}$/.test(code)) {
-      setProblem('The currency is a three-letter code such as USD or EUR.');
-      return;
+    const input: ProjectUpdateInput = {};
+    if (changes.budget_currency !== undefined) {
+      const code = changes.budget_currency.trim().toUpperCase();
+      if (!/^[A-Z]{3}$/.test(code)) return setProblem('The currency is a three-letter code such as USD or EUR.');
+      input.budget_currency = code;
     }
-    if (amount === '' || Number(amount) < 0 || (cap !== '' && Number(cap) < 0)) {
-      setProblem('The budget and the cap are amounts of 0 or more.');
-      return;
+    if (changes.budget_amount !== undefined) {
+      if (changes.budget_amount === '' || !(Number(changes.budget_amount) >= 0)) return setProblem('The budget is an amount of 0 or more.');
+      input.budget_amount = changes.budget_amount;
     }
-    const changes = changedFields(
-      { budget_amount: project.budget_amount, budget_currency: project.budget_currency, artist_budget_cap: project.artist_budget_cap },
-      { budget_amount: amount, budget_currency: code, artist_budget_cap: cap === '' ? null : cap },
-    );
-    if (Object.keys(changes).length === 0) {
-      markSaved();
-      return;
+    if (changes.artist_budget_cap !== undefined) {
+      if (changes.artist_budget_cap !== '' && !(Number(changes.artist_budget_cap) >= 0)) return setProblem('The cap per artist is an amount of 0 or more (empty: no cap).');
+      input.artist_budget_cap = changes.artist_budget_cap === '' ? null : changes.artist_budget_cap;
     }
-    save.mutate(changes);
+    if (Object.keys(input).length === 0) return markSaved();
+    save.mutate(input);
   };
 
   return (
@@ -176,15 +190,15 @@ export function BudgetSettings() {
         <div className="field-row">
           <label className="field">
             <span>Budget</span>
-            <input type="number" min={0} max={9999999999} step="any" required value={amount} onChange={(e) => setAmount(e.target.value)} data-testid="budget-amount" />
+            <input type="number" min={0} max={9999999999} step="any" required value={values.budget_amount} onChange={(e) => set('budget_amount', e.target.value)} data-testid="budget-amount" />
           </label>
           <label className="field narrow">
             <span>Currency</span>
-            <input maxLength={3} value={currency} onChange={(e) => setCurrency(e.target.value)} data-testid="budget-currency" />
+            <input maxLength={3} value={values.budget_currency} onChange={(e) => set('budget_currency', e.target.value)} data-testid="budget-currency" />
           </label>
           <label className="field">
             <span>Cap per artist</span>
-            <input type="number" min={0} max={9999999999} step="any" placeholder="no cap" value={cap} onChange={(e) => setCap(e.target.value)} data-testid="budget-cap" />
+            <input type="number" min={0} max={9999999999} step="any" placeholder="no cap" value={values.artist_budget_cap} onChange={(e) => set('artist_budget_cap', e.target.value)} data-testid="budget-cap" />
           </label>
         </div>
         <ErrorMessage error={problem ?? save.error} />

@@ -1,10 +1,10 @@
-import { act } from 'react';
+import { act, useState } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Credential, Project, Role } from '../../api/types';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { byTestId, click, jsonResponse, PROJECT, render, typeInto, waitFor, type Rendered } from '../../test/utils';
-import { changedFields } from './changes';
+import { changedFields, useSettingsFields } from './changes';
 import { parseHost, parseWorkflow } from './Credentials';
 import { SettingsPage } from './SettingsPage';
 
@@ -225,5 +225,34 @@ describe('settings helpers', () => {
 
   it('keeps only changed fields, money compared as amounts', () => {
     expect(changedFields({ a: '250.00', b: 'USD', c: null }, { a: '250', b: 'EUR', c: '' })).toEqual({ b: 'EUR' });
+  });
+});
+
+describe('useSettingsFields', () => {
+  let setSaved: (v: { amount: string; cap: string }) => void = () => {};
+  function Form() {
+    const [saved, set] = useState({ amount: '100.00', cap: '' });
+    setSaved = set;
+    const { values, set: change, changes } = useSettingsFields(saved);
+    return (
+      <>
+        <input data-testid="amount" value={values.amount} onChange={(e) => change('amount', e.target.value)} />
+        <input data-testid="cap" value={values.cap} onChange={(e) => change('cap', e.target.value)} />
+        <output data-testid="changes">{JSON.stringify(changes)}</output>
+      </>
+    );
+  }
+
+  it('sends only what the person edited, and untouched fields follow someone else’s save', async () => {
+    view = await render(<Form />);
+    await typeInto(input('cap'), '40');
+    // Another producer saves a new budget meanwhile.
+    await act(async () => setSaved({ amount: '250.00', cap: '' }));
+    expect(input('amount').value).toBe('250.00');
+    expect(input('cap').value).toBe('40');
+    expect(JSON.parse(byTestId(view.container, 'changes')[0].textContent!)).toEqual({ cap: '40' });
+    // This form's own save: nothing left to send.
+    await act(async () => setSaved({ amount: '250.00', cap: '40' }));
+    expect(JSON.parse(byTestId(view.container, 'changes')[0].textContent!)).toEqual({});
   });
 });
