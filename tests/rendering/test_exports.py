@@ -232,6 +232,9 @@ def test_the_credits_roll_is_appended_to_the_film(film):
     assert export.stats["frames"] == frames
     timeline = otio.adapters.read_from_file(str(artifact_path(export, "otio")))
     assert timeline.duration().to_frames() == frames
+    # The roll is not a stored file: a generator clip, not a URL nobody can fetch.
+    roll = list(timeline.video_tracks()[0].find_clips())[-1]
+    assert roll.name == "CREDITS" and roll.media_reference.generator_kind == "credits"
 
 
 def test_export_cut_writes_every_file(film, tmp_path, capsys):

@@ -99,6 +99,13 @@ def _shot_clip(shot: PlanShot, rate: float, url_for: UrlFor) -> otio.schema.Clip
             available_range=TR(RT(0, rate), RT(shot.frames, rate)),
         )
         source_range = TR(RT(0, rate), RT(shot.frames, rate))
+    elif shot.meta.get("credits_roll"):
+        # Rendered for this export only (it is in the MP4, not in storage): a generator, so
+        # that no reference points at a file nobody can fetch.
+        ref = otio.schema.GeneratorReference(
+            name="credits", generator_kind="credits", available_range=TR(RT(0, rate), RT(shot.frames, rate)),
+        )
+        source_range = TR(RT(0, rate), RT(shot.frames, rate))
     else:
         length = None
         if shot.source.duration_seconds:
