@@ -1,4 +1,5 @@
-"""Deleting takes: who may, what is refused (the pick, work in flight), and what is kept."""
+"""Deleting takes (who may, what is refused: the pick, work in flight; what is kept), and what a
+take says it is (kind, medium, seed) with what follows from it: only picture is reviewed."""
 
 from __future__ import annotations
 
@@ -176,3 +177,14 @@ def test_take_data_says_what_the_take_is(crew):
     listed = {t["id"]: t for t in crew.client("viewer").get(f"{API}/shots/{crew.shot.pk}/takes/").json()}
     assert (listed[str(speech.pk)]["kind"], listed[str(speech.pk)]["medium"], listed[str(speech.pk)]["seed"]) == ("speech", "audio", 43)
     assert (listed[str(clip.pk)]["kind"], listed[str(clip.pk)]["medium"], listed[str(clip.pk)]["seed"]) == ("upload", "video", None)
+
+
+def test_sound_and_stills_are_not_reviewed_as_the_shots_picture(crew):
+    speech = make_take(crew.shot, author=crew.owner)
+    still = make_take(crew.shot, author=crew.owner)
+    Take.objects.filter(pk=speech.pk).update(source="generation", provenance={"kind": "speech"})
+    Take.objects.filter(pk=still.pk).update(source="generation", provenance={"kind": "text_to_image"})
+    body = assert_error(crew.client("owner").post(f"{API}/takes/{speech.pk}/submit/"), 409, "take_not_video")
+    assert "audio track" in body["detail"]
+    assert_error(crew.client("director").post(f"{API}/takes/{still.pk}/approve/"), 409, "take_not_video")
+    assert set(Take.objects.filter(shot=crew.shot).values_list("review_state", flat=True)) == {"draft"}

@@ -162,6 +162,16 @@ def take_delete(*, access: Access, take: Take) -> None:
         record_event(project=access.project, actor=access.user, type="take.deleted", data=data)
 
 
+def _require_picture(take: Take) -> None:
+    """Only a video clip can become the shot's picture: sound takes go on the timeline's
+    audio tracks and stills are input images, so neither is reviewed as a pick."""
+    medium = take_medium(take)
+    if medium != "video":
+        what = "a sound take (speech, music or effects)" if medium == "audio" else "a still image"
+        use = "place it on an audio track of the timeline" if medium == "audio" else "use it as an input image"
+        raise Conflict(f"Take {take.number} is {what}, not the shot's picture; {use} instead.", code="take_not_video")
+
+
 def _editable_take(access: Access, take: Take, *, action: str) -> None:
     access.require_segment_editor(take.shot.segment, action=action)
 
@@ -173,6 +183,7 @@ def take_submit(*, access: Access, take: Take) -> Take:
         take = Take.objects.select_for_update().select_related("shot__segment").get(pk=take.pk)
         if take.status != TakeStatus.READY:
             raise Conflict("Only a ready take can be submitted (this one is still processing or failed).", code="take_not_ready")
+        _require_picture(take)
         if take.review_state == ReviewState.APPROVED:
             raise Conflict("This take is already approved.", code="already_approved")
         if take.review_state != ReviewState.SUBMITTED:
@@ -195,6 +206,7 @@ def take_approve(*, access: Access, take: Take) -> Take:
             take = Take.objects.select_for_update().get(pk=take.pk)
             if take.status != TakeStatus.READY:
                 raise Conflict("Only a ready take can be approved.", code="take_not_ready")
+            _require_picture(take)
             if take.review_state == ReviewState.APPROVED:
                 return take
             previous = list(Take.objects.filter(shot=shot, review_state=ReviewState.APPROVED).exclude(pk=take.pk))
