@@ -165,7 +165,8 @@ function SegmentRow({
   const lock = useMutation(rowAction(() => api.segments.setLocked(segment.id, segment.status !== 'locked')));
   const mine = can.owns(segment);
   const locked = segment.status === 'locked';
-  const showClaim = can.claim && !mine && segment.status !== 'locked' && segment.status !== 'approved';
+  // Only an open segment can be claimed (someone else's claim is theirs until released).
+  const showClaim = can.claim && !segment.owner && segment.status === 'open';
   const seconds = segment.target_frames ? framesToSeconds(segment.target_frames, rate) : null;
 
   const dragProps = can.manageSegments
@@ -235,11 +236,11 @@ function SegmentRow({
         {showClaim && (
           <button
             type="button"
-            className={`button button-small ${segment.owner ? 'button-ghost' : 'button-primary'}`}
+            className="button button-small button-primary"
             data-testid="segment-claim"
             onClick={() => claim.mutate()}
             disabled={claim.isPending}
-            title={segment.owner ? `Claimed by ${personName(segment.owner)}` : 'Make this segment yours'}
+            title="Make this segment yours"
           >
             Claim
           </button>
