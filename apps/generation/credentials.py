@@ -220,7 +220,7 @@ def credential_set(
     ``api_key`` None keeps the stored key; ``""`` removes it. ``config`` None keeps the stored
     settings. Directors and producers only."""
     require_manager(access)
-    _require_backend(backend)
+    found = _require_backend(backend)
     if api_key is not None:
         if not isinstance(api_key, str):
             raise ValidationError("api_key must be text.", fields={"api_key": ["Must be a string."]})
@@ -230,6 +230,11 @@ def credential_set(
         if any(ch.isspace() for ch in api_key):
             raise ValidationError("An API key has no spaces or line breaks.", fields={"api_key": ["Contains whitespace."]})
     config = _clean_config(config) if config is not None else None
+    if config is not None:
+        errors = found.config_errors(config)
+        if errors:
+            first = next(iter(errors.values()))
+            raise ValidationError(first, fields={name: [message] for name, message in errors.items()})
     with transaction.atomic():
         cred = Credential.objects.select_for_update().filter(project=access.project, backend=backend).first()
         if cred is None:

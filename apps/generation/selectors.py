@@ -10,8 +10,10 @@ from apps.core.errors import NotFound, ValidationError
 from apps.projects.access import Access, project_access
 
 from . import ledger
+from .credentials import CredentialUnreadable, ProjectCredential, credential_get_key, credential_load
 from .models import GenerationJob, JobState, LedgerEntry, LedgerKind
 from .registry import all_backends
+from .services import backend_context
 
 MAX_JOBS = 200
 
@@ -90,14 +92,14 @@ def model_data(spec) -> dict[str, Any]:
 
 def backend_list(*, access: Access | None = None) -> list[dict[str, Any]]:
     """Every installed backend, with ``configured`` for the project when one is given."""
-    from .credentials import credential_get_key
-
     configured_keys: set[str] = set()
+    configs: dict[str, dict] = {}
     if access is not None:
         from .models import Credential
 
-        for cred in Credential.objects.filter(project=access.project).exclude(encrypted=""):
-            if credential_get_key(access.project, cred.backend):
+        for cred in Credential.objects.filter(project=access.project):
+            configs[cred.backend] = dict(cred.config or {})
+            if cred.encrypted and credential_get_key(access.project, cred.backend):
                 configured_keys.add(cred.backend)
     out = []
     for backend in sorted(all_backends(), key=lambda b: (not b.is_local, b.name)):
@@ -113,6 +115,23 @@ def backend_list(*, access: Access | None = None) -> list[dict[str, Any]]:
                 )
         else:
             configured = ok
+        if ok and access is not None:
+            config = configs.get(backend.name) or {}
+            problem = backend.config_problem(config, backend_context(backend, ProjectCredential("", config, False)).base_url)
+            if problem:
+                configured, reason = False, problem
+        voices = None
+        if "speech" in backend.kinds:
+            cred = ProjectCredential("", {}, False)
+            if access is not None and backend.name in configured_keys | set(configs):
+                try:
+                    cred = credential_load(access.project, backend.name)
+                except CredentialUnreadable:
+                    pass
+            try:
+                voices = backend.voices(backend_context(backend, cred))[0] if ok else []
+            except Exception:  # noqa: BLE001 - a provider hiccup must not break the list
+                voices = []
         first = backend.models[0] if backend.models else None
         out.append({
             "name": backend.name,
@@ -125,6 +144,8 @@ def backend_list(*, access: Access | None = None) -> list[dict[str, Any]]:
             "is_local": backend.is_local,
             "needs_credentials": backend.needs_credentials,
             "accepts_references": backend.accepts_references,
+            # Speech backends: [{id, name, language?}] to choose ``params.voice`` from (else null).
+            "voices": voices,
             "default_concurrency": backend.default_concurrency,
             "estimated_cost": {
                 "per_second": _money(first.cost_per_second if first else 0),

@@ -312,14 +312,17 @@ def backend_ready(backend: Backend, project) -> tuple[bool, str]:
     ok, reason = backend.available()
     if not ok:
         return False, f"{backend.title or backend.name} is not available on this server: {reason or 'it is not installed'}."
+    try:
+        cred = credential_load(project, backend.name)
+    except CredentialUnreadable:
+        return False, (
+            f"The stored API key for {backend.title or backend.name} can no longer be read; "
+            "a director or producer should enter it again in the project's settings."
+        )
+    problem = backend.config_problem(cred.config, backend_context(backend, cred).base_url)
+    if problem:
+        return False, problem
     if backend.needs_credentials:
-        try:
-            cred = credential_load(project, backend.name)
-        except CredentialUnreadable:
-            return False, (
-                f"The stored API key for {backend.title or backend.name} can no longer be read; "
-                "a director or producer should enter it again in the project's settings."
-            )
         if not cred.api_key:
             return False, (
                 f"{backend.title or backend.name} is not set up for this project: a director or producer "
@@ -488,6 +491,19 @@ def _plan_input(media, *, field: str, what: str, frame: str | None = None, tag: 
     return InputFile(path=Path(key), content_type=content_type, tag=tag, placeholder=True)
 
 
+def _check_voice(backend: Backend, project, voice: str) -> None:
+    """An unknown voice is a 400 (``voice``) when the backend knows every voice it accepts."""
+    try:
+        cred = credential_load(project, backend.name)
+    except CredentialUnreadable:
+        return
+    voices, complete = backend.voices(backend_context(backend, cred))
+    if complete and voice not in {v["id"] for v in voices}:
+        names = ", ".join(f"{v['name']} ({v['id']})" for v in voices[:8]) or "none"
+        message = f"{backend.title or backend.name} has no voice {voice!r}; choose one of {names}."
+        raise ValidationError(message, fields={"voice": [message]})
+
+
 def _split_calls(variations: int, per_call: int, seed: int, calls: int) -> list[dict[str, Any]]:
     """Variations spread over provider calls. Variation v (counted over the whole job) is
     made with ``seed + v``: a call starts at the seed of its first variation, so that a take
@@ -642,6 +658,8 @@ def generation_plan(
         chosen.validate(req)
     except BackendValidationError as exc:
         raise _bve_to_400(exc) from None
+    if kind == "speech" and req.voice:
+        _check_voice(chosen, project, req.voice)
     try:
         estimate = _q4(chosen.estimate_cost(req))
         calls = max(1, int(chosen.calls_for(req)))
@@ -789,6 +807,7 @@ def generate(
             "height": plan.request_json["height"],
             "input_media": [str(m.pk) for m in plan.input_media],
             "input_image": plan.request_json["input_image"],
+            "input_frame": plan.request_json["input_frame"],
             "references": plan.request_json["references"],
             "reference_media": [r["media"] for r in plan.request_json["reference_images"]],
             "parent_take": plan.request_json["parent_take"],

@@ -14,6 +14,9 @@ Deliberate differences from ComfyUI:
     input (width, height, length, seed, fps, steps, cfg, batch_size) is a node error, and a
     node whose class_type is ``MissingNode`` does not exist.
 
+Also ``GET /system_stats`` (version ``self.version``, one RTX 4090 with 24 GB) and
+``GET /object_info`` (the node classes in ``self.nodes``), for the connection test.
+
 Scenario flags:
   node_errors         every /prompt answers 400 with a node error (missing model file)
   fail_after_running  prompts end with an execution_error
@@ -31,6 +34,10 @@ import email.policy
 from .luma import QuickFake
 from .server import Call, Reply, route, tiny_mp4, tiny_png
 
+KNOWN_NODES = {
+    "CLIPLoader", "CLIPTextEncode", "CLIPVisionEncode", "CLIPVisionLoader", "CreateVideo", "EmptyHunyuanLatentVideo",
+    "KSampler", "LoadImage", "ModelSamplingSD3", "SaveVideo", "UNETLoader", "VAEDecode", "VAELoader", "WanImageToVideo",
+}
 NUMERIC_INPUTS = {"width", "height", "length", "seed", "noise_seed", "fps", "steps", "cfg", "batch_size", "frame_rate"}
 
 
@@ -55,6 +62,9 @@ class FakeComfyUI(QuickFake):
         self.uploads: dict[str, bytes] = {}
         self.interrupted: list[str] = []
         self.number = 0
+        self.version = "0.3.43"
+        # Node classes /object_info reports (a workflow's other nodes are "not installed").
+        self.nodes: set[str] = set(KNOWN_NODES)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def restart(self) -> None:
@@ -191,6 +201,18 @@ class FakeComfyUI(QuickFake):
                     item = [job["number"], prompt_id, job["prompt"], {"client_id": job["client_id"]}, list(job["prompt"])]
                     (running if self._state(prompt_id) == "running" else pending).append(item)
         return {"queue_running": running, "queue_pending": pending}
+
+    @route("GET", r"/system_stats")
+    def system_stats(self, call: Call):
+        return Reply(200, {
+            "system": {"os": "posix", "comfyui_version": self.version, "python_version": "3.12.3", "pytorch_version": "2.6.0"},
+            "devices": [{"name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync", "type": "cuda", "index": 0,
+                         "vram_total": 25_393_692_672, "vram_free": 24_000_000_000}],
+        })
+
+    @route("GET", r"/object_info")
+    def object_info(self, call: Call):
+        return Reply(200, {name: {"name": name, "input": {}, "output": []} for name in sorted(self.nodes)})
 
     @route("POST", r"/queue")
     def post_queue(self, call: Call):

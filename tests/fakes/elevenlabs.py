@@ -1,6 +1,7 @@
 """A fake ElevenLabs API (see apps/generation/backends/elevenlabs.py for the contract).
 
-Every route answers synchronously with real MP3 bytes (``tiny_mp3``) and the headers
+``GET /v1/voices`` lists ``VOICES`` (``{"voices": [{voice_id, name, category, labels}]}``).
+Every other route answers synchronously with real MP3 bytes (``tiny_mp3``) and the headers
 ``request-id`` and (speech) ``x-character-count``. Errors use ElevenLabs' shape
 ``{"detail": {"type", "code", "status", "message", "request_id"}}``.
 
@@ -76,6 +77,16 @@ class FakeElevenLabs(QuickFake):
         if body.get("model_id", "eleven_multilingual_v2") not in SPEECH_MODELS:
             return _detail(400, "model_not_found", "Model not found.")
         return self._audio(call, characters=len(body["text"]))
+
+    @route("GET", r"/v1/voices")
+    def voices(self, call: Call):
+        if call.headers.get("xi-api-key") != self.api_key:
+            return _detail(401, "invalid_api_key", "Invalid API key", "authentication_error")
+        names = {"JBFqnCBsd6RMkjVDRZzb": "George", "21m00Tcm4TlvDq8ikWAM": "Rachel", "pNInz6obpgDQGcFmaJgB": "Adam"}
+        return Reply(200, {"voices": [
+            {"voice_id": vid, "name": names[vid], "category": "premade", "labels": {"accent": "american", "language": "en"}}
+            for vid in sorted(VOICES)
+        ]})
 
     @route("POST", r"/v1/sound-generation")
     def sound(self, call: Call):

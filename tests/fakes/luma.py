@@ -170,6 +170,13 @@ class FakeLuma(QuickFake):
             self.jobs[gen_id] = job
         return Reply(201, self._public(job))
 
+    @route("GET", P + r"/credits")
+    def credits(self, call: Call):
+        denied = self._auth(call)
+        if denied:
+            return denied
+        return Reply(200, {"credit_balance": 1234.5})
+
     @route("GET", P + r"/generations/(?P<gen_id>[^/]+)")
     def get(self, call: Call, gen_id: str):
         denied = self._auth(call)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("projects/<str:project_id>/generation-jobs/", views.ProjectJobListView.as_view(), name="project-generation-jobs"),
     path("projects/<str:project_id>/credentials/", views.CredentialListView.as_view(), name="credential-list"),
     path("projects/<str:project_id>/credentials/<str:backend>/", views.CredentialView.as_view(), name="credential-detail"),
+    path("projects/<str:project_id>/credentials/<str:backend>/test/", views.CredentialTestView.as_view(), name="credential-test"),
     path("webhooks/<str:backend>/", views.WebhookView.as_view(), name="generation-webhook"),
 ]

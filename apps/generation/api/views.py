@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.generation import credentials, selectors, services
+from apps.generation import connection, credentials, selectors, services
 from apps.production.api.serializers import take_out
 from apps.production.selectors import shot_get
 from apps.projects.access import project_access
@@ -131,6 +131,13 @@ class CredentialView(APIView):
         access = project_access(user=request.user, project_id=project_id)
         credentials.credential_delete(access=access, backend=backend)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CredentialTestView(APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, project_id, backend):
+        access = project_access(user=request.user, project_id=project_id)
+        return Response(connection.credential_test(access=access, backend=backend))
 
 
 class WebhookView(APIView):

@@ -276,6 +276,31 @@ class Backend:
                 return m.name
         raise BackendValidationError(f"{self.title} cannot do {kind.replace('_', ' ')}.", field="kind")
 
+    def voices(self, ctx: BackendContext | None = None) -> tuple[list[dict[str, str]], bool]:
+        """The voices a speech backend offers: ``([{id, name, language?}], complete)``.
+        ``complete``: the list is every voice it accepts (an unknown ``voice`` is refused
+        before the job is made); otherwise it is a list to choose from and the provider
+        decides. Backends that do not speak return ``([], False)``."""
+        return [], False
+
+    def test_connection(self, ctx: BackendContext) -> dict[str, Any]:
+        """A cheap call that shows whether the stored settings work: ``{ok, detail, info}``.
+        Adapters without such a call say so."""
+        return {
+            "ok": True,
+            "detail": f"{self.title or self.name} has no cheap call to test the connection with; it is tested by the first job.",
+            "info": {"tested": False},
+        }
+
+    def config_errors(self, config: dict[str, Any]) -> dict[str, str]:
+        """Settings that cannot be right, by config key (checked when they are saved)."""
+        return {}
+
+    def config_problem(self, config: dict[str, Any] | None, base_url: str = "") -> str:
+        """Why the project's settings (``config``; ``base_url`` when the deployment overrides
+        the provider's address) are not enough to run this backend ("" when they are)."""
+        return ""
+
     # -- checks and costs --------------------------------------------------------------
     def validate(self, req: GenerationRequest) -> None:
         """Generic checks from the model spec; adapters extend with their own."""

@@ -21,9 +21,17 @@ Configuration (non-secret, per project, in ``ctx.config``):
                   without one the defaults in ``comfy_workflows/`` are used
     client_id     optional, defaults to "montage"
 
-"Configured": ``available()`` has no context, so it always says yes; the job machinery (and
-the settings UI) should call ``is_configured(config, base_url)`` before offering or
-submitting ComfyUI jobs. Without a host, ``submit``/``poll`` fail with a readable error.
+"Configured": ``available()`` has no context, so it always says yes; ``config_problem(config)``
+(used by the job machinery and the backend list) says what is missing: a host that is an
+address, and a workflow that is ComfyUI's API format (the project's own, or the built-in
+default when none is given). ``is_configured`` is the same as a yes/no. Without a host,
+``submit``/``poll`` fail with a readable error.
+
+Connection test (``test_connection``, the settings' "Test connection" button):
+    GET /system_stats -> {system: {comfyui_version, ...}, devices: [{name, type, vram_total, ...}]}
+    GET /queue        -> jobs running and waiting
+    GET /object_info  -> every node class this ComfyUI has (the workflow's nodes are looked up)
+Every HTTP call goes through ``_request`` (one place to guard outgoing addresses later).
 
 Idempotency: we send our own ``prompt_id`` (the job's idempotency key). ComfyUI itself does
 not refuse a known prompt_id - it would queue the graph again - so ``submit`` first looks
@@ -171,12 +179,94 @@ class ComfyUIBackend(Backend):
     )
 
     # -- configuration -----------------------------------------------------------------------
+    def config_problem(self, config: dict[str, Any] | None, base_url: str = "") -> str:
+        """What is missing or wrong in the project's ComfyUI settings ("" when they are usable)."""
+        config = config or {}
+        given = str(base_url or config.get("base_url") or config.get("host") or "").strip()
+        if not given:
+            return (
+                "ComfyUI is not set up for this project: a director or producer enters the address of the GPU box "
+                "(host, for example 192.168.1.20:8188) and its workflow in the project's settings (Providers)."
+            )
+        parts = urlsplit(normalise_host(given))
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            return f"The ComfyUI host {given!r} has a port that is not a number."
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in given):
+            return f"The ComfyUI host {given!r} is not an address; write it as 192.168.1.20:8188 or http://gpu.local:8188."
+        for kind in self.kinds:
+            try:
+                self.workflow_for(kind, config)
+            except ProviderError as exc:
+                return exc.message
+        return ""
+
+    def config_errors(self, config: dict[str, Any]) -> dict[str, str]:
+        """A host that is not an address, a workflow that is not API-format JSON."""
+        errors: dict[str, str] = {}
+        host = str(config.get("host") or "").strip()
+        if host:
+            problem = self.config_problem({"host": host})
+            if problem:
+                errors["host"] = problem
+        for key in ("workflow", *(f"workflow_{kind}" for kind in self.kinds)):
+            if config.get(key):
+                try:
+                    load_workflow(config[key])
+                except ProviderError as exc:
+                    errors[key] = exc.message
+        return errors
+
     def is_configured(self, config: dict[str, Any] | None, base_url: str = "") -> bool:
-        """True when a ComfyUI host is known: ``base_url`` (the context's) or config host/base_url.
+        """True when the project's settings are usable (see ``config_problem``).
 
         ``available()`` cannot see a project's settings, so callers check this one."""
-        config = config or {}
-        return bool(str(base_url or config.get("base_url") or config.get("host") or "").strip())
+        return not self.config_problem(config, base_url)
+
+    def test_connection(self, ctx: BackendContext) -> dict[str, Any]:
+        """Ask the GPU box what it is (short timeouts): version, GPUs, queue, and whether it
+        has every node the workflow uses."""
+        problem = self.config_problem(ctx.config, ctx.base_url)
+        if problem:
+            return {"ok": False, "detail": problem, "info": {}}
+        quick = BackendContext(base_url=ctx.base_url, config=ctx.config, timeout=min(ctx.timeout, 5.0))
+        host = urlsplit(self._base(quick)).netloc
+        try:
+            stats = self._get_json(quick, "/system_stats")
+            queue = self._get_json(quick, "/queue")
+            nodes = self._get_json(quick, "/object_info")
+        except ProviderError as exc:
+            return {"ok": False, "detail": f"No answer from ComfyUI at {host}: {exc.message}", "info": {"host": host}}
+        stats = stats if isinstance(stats, dict) else {}
+        system = stats.get("system") if isinstance(stats.get("system"), dict) else {}
+        version = str(system.get("comfyui_version") or "").strip()
+        gpus = []
+        for device in stats.get("devices") or []:
+            if isinstance(device, dict) and device.get("type") not in ("cpu", None):
+                gpus.append({"name": _device_name(str(device.get("name") or "GPU")), "vram_gb": _gib(device.get("vram_total"))})
+        queue = queue if isinstance(queue, dict) else {}
+        running, pending = len(queue.get("queue_running") or []), len(queue.get("queue_pending") or [])
+        known = set(nodes) if isinstance(nodes, dict) else set()
+        missing: set[str] = set()
+        for kind in self.kinds:
+            workflow = self.workflow_for(kind, ctx.config)
+            missing |= {str(n.get("class_type")) for n in workflow.values()} - known
+        parts = [f"ComfyUI {version}" if version else "ComfyUI (version not reported)"]
+        if gpus:
+            each = ", ".join(f"{g['name']}, {g['vram_gb']} GB" if g["vram_gb"] else g["name"] for g in gpus)
+            parts.append(f"{len(gpus)} GPU{'s' if len(gpus) != 1 else ''} ({each})")
+        else:
+            parts.append("no GPU reported (it runs on the CPU)")
+        parts.append(f"{running + pending} job{'s' if running + pending != 1 else ''} queued")
+        detail = ", ".join(parts)
+        if missing:
+            detail += f"; the workflow uses nodes this ComfyUI does not have: {', '.join(sorted(missing))}"
+        info = {
+            "host": host, "version": version or None, "gpus": gpus, "queue_running": running, "queue_pending": pending,
+            "missing_nodes": sorted(missing),
+        }
+        return {"ok": not missing, "detail": detail + ".", "info": info}
 
     def _base(self, ctx: BackendContext) -> str:
         config = ctx.config or {}
@@ -427,6 +517,19 @@ class ComfyUIBackend(Backend):
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _device_name(name: str) -> str:
+    """"cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync" -> "NVIDIA GeForce RTX 4090"."""
+    name = name.split(" : ", 1)[0].strip()
+    return re.sub(r"^[a-z]+:\d+\s+", "", name) or "GPU"
+
+
+def _gib(value: Any) -> int | None:
+    try:
+        return round(int(value) / 1024**3) or None
+    except (TypeError, ValueError):
+        return None
 
 
 def _json_or_empty(response) -> Any:

@@ -66,6 +66,19 @@ TEXT_LIMITS = {"eleven_multilingual_v2": 10_000, "eleven_flash_v2_5": 40_000, "e
 SFX_SECONDS = (0.5, 30.0)
 MUSIC_SECONDS = (10.0, 300.0)  # unconfirmed range
 _VOICE_ID = re.compile(r"^[A-Za-z0-9]{8,64}$")
+# Premade voices named in ElevenLabs' documentation and examples, offered until the account's
+# own list has been read (GET /v1/voices with the project's key). Unconfirmed: that every
+# account keeps all of them.
+DEFAULT_VOICES = (
+    ("JBFqnCBsd6RMkjVDRZzb", "George", "en"),
+    ("21m00Tcm4TlvDq8ikWAM", "Rachel", "en"),
+    ("EXAVITQu4vr4xnSDxMaL", "Sarah", "en"),
+    ("pNInz6obpgDQGcFmaJgB", "Adam", "en"),
+    ("ErXwobaYiN019PkySvjV", "Antoni", "en"),
+    ("TxGEqnHWrfWFTfGW9XjX", "Josh", "en"),
+)
+VOICES_CACHE_SECONDS = 600.0
+_voices_cache: dict[tuple[str, str], tuple[float, list[dict[str, str]]]] = {}
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 _RATE_CODES = {"too_many_concurrent_requests", "concurrent_limit_exceeded", "rate_limit_exceeded", "system_busy"}
 _QUOTA_CODES = {"quota_exceeded", "insufficient_credits", "payment_required", "credits_exhausted"}
@@ -99,6 +112,68 @@ class ElevenLabsBackend(Backend):
             cost_per_second=Decimal("0.015"),
         ),
     )
+
+    # -- voices ----------------------------------------------------------------------------
+    def voices(self, ctx: BackendContext | None = None) -> tuple[list[dict[str, str]], bool]:
+        """With a key: the account's voices (GET /v1/voices, cached for 10 minutes) - the
+        complete list. Without one, or when the call fails: the premade voices of the docs,
+        not complete (custom and cloned voice ids are still accepted)."""
+        defaults = [{"id": vid, "name": name, "language": lang} for vid, name, lang in DEFAULT_VOICES]
+        if ctx is None or not ctx.api_key:
+            return defaults, False
+        import hashlib
+        import time
+
+        base = (ctx.base_url or self.default_base_url).rstrip("/")
+        key = (base, hashlib.sha256(ctx.api_key.encode()).hexdigest())
+        cached = _voices_cache.get(key)
+        if cached and time.monotonic() - cached[0] < VOICES_CACHE_SECONDS:
+            return cached[1], True
+        try:
+            found = self._fetch_voices(ctx, base)
+        except ProviderError:
+            return defaults, False
+        _voices_cache[key] = (time.monotonic(), found)
+        return found, True
+
+    def _fetch_voices(self, ctx: BackendContext, base: str) -> list[dict[str, str]]:
+        import requests
+
+        try:
+            response = requests.get(f"{base}/v1/voices", headers={"xi-api-key": ctx.api_key}, timeout=min(ctx.timeout, 10))
+        except requests.RequestException as exc:
+            raise TransientError(f"ElevenLabs: could not list the voices ({exc.__class__.__name__}).") from None
+        if response.status_code >= 400:
+            raise_elevenlabs_error(response, ctx.api_key)
+        try:
+            items = response.json().get("voices") or []
+        except (ValueError, AttributeError):
+            raise ProviderError("ElevenLabs answered the voice list with something that is not JSON.") from None
+        out = []
+        for item in items:
+            if not isinstance(item, dict) or not _VOICE_ID.match(str(item.get("voice_id") or "")):
+                continue
+            labels = item.get("labels") if isinstance(item.get("labels"), dict) else {}
+            voice = {"id": str(item["voice_id"]), "name": str(item.get("name") or item["voice_id"])[:80]}
+            language = labels.get("language")
+            if language:
+                voice["language"] = str(language)[:16]
+            out.append(voice)
+        return out
+
+    def test_connection(self, ctx: BackendContext) -> dict[str, Any]:
+        """GET /v1/voices with the key: the cheapest authenticated call."""
+        if not ctx.api_key:
+            return {"ok": False, "detail": "No API key is stored for ElevenLabs.", "info": {}}
+        base = (ctx.base_url or self.default_base_url).rstrip("/")
+        try:
+            voices = self._fetch_voices(ctx, base)
+        except ProviderError as exc:
+            return {"ok": False, "detail": _clean(exc.message, ctx.api_key), "info": {}}
+        return {
+            "ok": True, "detail": f"ElevenLabs accepted the key; the account has {len(voices)} voice{'s' if len(voices) != 1 else ''}.",
+            "info": {"voices": len(voices)},
+        }
 
     # -- checks and costs ------------------------------------------------------------------
     @staticmethod

@@ -73,6 +73,26 @@ def known_voices(exe: str) -> tuple[frozenset[str], frozenset[str]] | None:
     return frozenset(v.lower() for v in voices), frozenset(v.lower() for v in variants)
 
 
+@functools.lru_cache(maxsize=4)
+def voice_list(exe: str) -> tuple[tuple[str, str, str], ...]:
+    """``(id, name, language)`` of every voice ``exe --voices`` lists (id: the language code
+    to pass as ``voice``), in its order; empty when the list cannot be had."""
+    try:
+        proc = subprocess.run([exe, "--voices"], capture_output=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    out, seen = [], set()
+    for line in proc.stdout.decode("utf-8", errors="replace").splitlines()[1:]:
+        # Pty Language Age/Gender VoiceName File Other-Languages; names have underscores
+        # for spaces ("English_(Great_Britain)").
+        row = line.split()
+        if len(row) < 5 or row[1] in seen:
+            continue
+        seen.add(row[1])
+        out.append((row[1], row[3].replace("_", " "), row[1]))
+    return tuple(out)
+
+
 def voice_known(exe: str, voice: str) -> bool:
     known = known_voices(exe)
     if known is None:
@@ -96,6 +116,15 @@ class LocalSpeechBackend(Backend):
         if espeak_exe() is None:
             return False, NOT_INSTALLED
         return _local.ffmpeg_available()  # for the 48 kHz resampling
+
+    def voices(self, ctx: BackendContext | None = None) -> tuple[list[dict[str, str]], bool]:
+        """The voices this machine's espeak-ng has (``espeak-ng --voices``, read once). Not
+        "complete": espeak-ng also takes voice names, files and variants (``en+f3``), which
+        ``validate`` checks."""
+        exe = espeak_exe()
+        if exe is None:
+            return [], False
+        return [{"id": vid, "name": name, "language": lang} for vid, name, lang in voice_list(exe)], False
 
     # -- checks -------------------------------------------------------------------------
     def _options(self, req: GenerationRequest) -> tuple[str, int, int | None, str]:

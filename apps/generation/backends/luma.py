@@ -204,6 +204,18 @@ class LumaBackend(Backend):
             raise QuotaExhausted(f"Luma says the account is out of credits: {message}", status=status)
         raise_for_status(response, provider=PROVIDER, lost_on_404=lost_on_404)
 
+    def test_connection(self, ctx: BackendContext) -> dict[str, Any]:
+        """GET /credits: the key works, and the balance (field name unconfirmed: credit_balance)."""
+        try:
+            body = self._call(ctx, "GET", "/credits", timeout=min(ctx.timeout, 10)).json()
+        except ProviderError as exc:
+            return {"ok": False, "detail": exc.message, "info": {}}
+        except ValueError:
+            return {"ok": False, "detail": "Luma answered with something that is not JSON.", "info": {}}
+        balance = body.get("credit_balance") if isinstance(body, dict) else None
+        detail = "Luma accepted the key" + (f"; {balance:g} credits left." if isinstance(balance, (int, float)) else ".")
+        return {"ok": True, "detail": detail, "info": {"credit_balance": balance}}
+
     # -- the conversation ------------------------------------------------------------------
     def build_body(self, req: GenerationRequest) -> dict[str, Any]:
         spec = self.model_spec(req.model)

@@ -289,6 +289,22 @@ class RunwayBackend(Backend):
             body["seed"] = req.seed
         return body
 
+    def test_connection(self, ctx: BackendContext) -> dict:
+        """GET /v1/organization: the key works, and how many credits are left."""
+        if not ctx.api_key:
+            return {"ok": False, "detail": f"No API key is stored for {PROVIDER}.", "info": {}}
+        try:
+            balance = self.credit_balance(ctx)
+        except ProviderError as exc:
+            return {"ok": False, "detail": exc.message, "info": {}}
+        if balance is None:
+            return {"ok": True, "detail": f"{PROVIDER} accepted the key.", "info": {"credit_balance": None}}
+        dollars = (balance * CREDIT).quantize(Decimal("0.01"))
+        return {
+            "ok": True, "detail": f"{PROVIDER} accepted the key; {balance:g} credits left (about ${dollars}).",
+            "info": {"credit_balance": str(balance)},
+        }
+
     def submit(self, req: GenerationRequest, ctx: BackendContext) -> SubmitResult:
         spec = self.model_spec(req.model)
         body = self._body(req, spec)
