@@ -131,6 +131,11 @@ describe('job status text', () => {
     const text = jobStatusText(job({ state: 'running', phase: undefined, progress: 0 }));
     expect(text).toBe('Running');
     expect(text).not.toMatch(/Queued/);
+    // A local job still queued in its row whose work already reports progress, and a stale
+    // "queued" phase after a progress event: both are running.
+    expect(jobStatusText(job({ state: 'queued', phase: 'running', progress: 10 }))).toBe('Running · 10%');
+    expect(jobStatusText(job({ state: 'running', phase: 'queued', progress: 30 }))).toBe('Running · 30%');
+    expect(jobStatusText(job({ state: 'queued', phase: 'queued', progress: 0 }))).toBe('Queued');
   });
 
   it('shows a retry with its attempt and the provider’s message', () => {

@@ -220,14 +220,16 @@ export function jobStatusText(job: Pick<Job, 'state' | 'progress' | 'phase' | 'r
       return 'Failed';
     case 'cancelled':
       return 'Cancelled';
-    case 'queued':
-      if (job.phase === 'submitted') return 'Submitted';
-      return 'Queued';
     default:
       break;
   }
-  // running
-  switch (job.phase) {
+  // The phase says where the work is. A "queued" phase next to a running state or real
+  // progress is stale (a progress event moved on before the job row was read again).
+  let phase = job.phase ?? (job.state === 'running' ? 'running' : 'queued');
+  if (phase === 'queued' && (job.state === 'running' || progress > 0)) phase = 'running';
+  switch (phase) {
+    case 'queued':
+      return 'Queued';
     case 'submitted':
       return progress > 0 ? `Submitted · ${progress}%` : 'Submitted';
     case 'downloading':
