@@ -40,12 +40,14 @@ export function parseWorkflow(text: string): Parsed<Record<string, unknown> | nu
   return { ok: true, value: graph };
 }
 
-/** "192.168.1.20:8188" or "http://gpu-box:8188" → "http://192.168.1.20:8188". */
+/** "192.168.1.20:8188" or "http://gpu-box:8188" → "http://192.168.1.20:8188"; a bare name
+ * gets ComfyUI's port ("gpu-box" → "http://gpu-box:8188"), as the adapter reads it. */
 export function parseHost(text: string): Parsed<string> {
   const raw = text.trim().replace(/\/+$/, '');
   if (!raw) return { ok: true, value: '' };
   try {
     const url = new URL(raw.includes('://') ? raw : `http://${raw}`);
+    if (!raw.includes('://') && !url.port) url.port = '8188';
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
     if (!url.hostname) throw new Error('host');
     return { ok: true, value: `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}` };
@@ -54,7 +56,7 @@ export function parseHost(text: string): Parsed<string> {
   }
 }
 
-function TestConnection({ credential }: { credential: Credential }) {
+function TestConnection({ credential, unsaved = false }: { credential: Credential; unsaved?: boolean }) {
   const { project } = useProject();
   const [result, setResult] = useState<CredentialTestResult | null>(null);
   const test = useMutation({
@@ -65,9 +67,17 @@ function TestConnection({ credential }: { credential: Credential }) {
   });
   return (
     <span className="credential-test row gap-s">
-      <button type="button" className="button button-small" data-testid="credential-test" onClick={() => test.mutate()} disabled={test.isPending}>
+      <button
+        type="button"
+        className="button button-small"
+        data-testid="credential-test"
+        onClick={() => test.mutate()}
+        disabled={test.isPending || unsaved}
+        title={unsaved ? 'Save the settings first: the test uses what is stored' : undefined}
+      >
         {test.isPending ? 'Testing…' : 'Test connection'}
       </button>
+      {unsaved && <span className="muted small">Save the settings to test them.</span>}
       {result && (
         <span
           className={`small ${result.ok ? 'ok-text' : 'error-text'}`}
@@ -97,10 +107,12 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
   );
   const [problem, setProblem] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [unsaved, setUnsaved] = useState(false);
   const save = useMutation({
     mutationFn: (next: Record<string, unknown>) => api.credentials.putConfig(project.id, credential.backend, next),
     onSuccess: () => {
       setSaved(true);
+      setUnsaved(false);
       onSaved();
     },
     meta: { inlineError: true },
@@ -116,6 +128,7 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
     const text = await file.text();
     setWorkflow(text);
     setSaved(false);
+    setUnsaved(true);
     checkWorkflow(text);
   };
   const submit = (e: FormEvent) => {
@@ -145,6 +158,7 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
           onChange={(e) => {
             setHost(e.target.value);
             setSaved(false);
+            setUnsaved(true);
           }}
           data-testid="credential-host"
         />
@@ -160,6 +174,7 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
           onChange={(e) => {
             setWorkflow(e.target.value);
             setSaved(false);
+            setUnsaved(true);
           }}
           onBlur={() => checkWorkflow(workflow)}
           data-testid="credential-workflow"
@@ -180,6 +195,7 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
           </span>
         )}
       </div>
+      <TestConnection credential={credential} unsaved={unsaved} />
     </form>
   );
 }
@@ -202,7 +218,7 @@ function CredentialRow({ credential }: { credential: Credential }) {
   });
   const remove = useMutation({ mutationFn: () => api.credentials.remove(project.id, credential.backend), onSettled: refresh, meta: { inlineError: true } });
   const hostBackend = HOST_BACKENDS.has(credential.backend);
-  const testable = hostBackend || credential.configured || credential.needs_credentials === false;
+  const testable = credential.configured || credential.needs_credentials === false;
   return (
     <li className="credential-row" data-testid="credential-row" data-backend={credential.backend} data-configured={credential.configured}>
       <div className="row-between">
@@ -251,8 +267,7 @@ function CredentialRow({ credential }: { credential: Credential }) {
         )}
       </div>
       <ErrorMessage error={put.error ?? remove.error} />
-      {hostBackend && <HostSettings credential={credential} onSaved={refresh} />}
-      {testable && <TestConnection credential={credential} />}
+      {hostBackend ? <HostSettings credential={credential} onSaved={refresh} /> : testable && <TestConnection credential={credential} />}
     </li>
   );
 }

@@ -166,8 +166,11 @@ describe('Settings: ComfyUI host, workflow and connection test', () => {
     const row = await comfyRow();
     await typeInto(byTestId(row, 'credential-host')[0] as HTMLInputElement, '192.168.1.20:8188');
     await typeInto(byTestId(row, 'credential-workflow')[0] as HTMLTextAreaElement, JSON.stringify(WORKFLOW));
+    // The test uses the stored settings: not until these are saved.
+    expect((byTestId(row, 'credential-test')[0] as HTMLButtonElement).disabled).toBe(true);
     await click(byTestId(row, 'credential-config-save')[0]);
     await waitFor(() => expect(byTestId(row, 'credential-config-saved')).toHaveLength(1));
+    expect((byTestId(row, 'credential-test')[0] as HTMLButtonElement).disabled).toBe(false);
     expect(sent('PUT', '/projects/p1/credentials/comfyui/').map((c) => c.body)).toEqual([
       { config: { host: 'http://192.168.1.20:8188', workflow: WORKFLOW } },
     ]);
@@ -220,6 +223,7 @@ describe('settings helpers', () => {
   it('normalises hosts', () => {
     expect(parseHost('192.168.1.20:8188')).toEqual({ ok: true, value: 'http://192.168.1.20:8188' });
     expect(parseHost('https://gpu.example.org/')).toEqual({ ok: true, value: 'https://gpu.example.org' });
+    expect(parseHost('gpu-box')).toEqual({ ok: true, value: 'http://gpu-box:8188' });
     expect(parseHost('ftp://x').ok).toBe(false);
   });
 
