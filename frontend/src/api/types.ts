@@ -470,7 +470,7 @@ export interface Backend {
   needs_credentials: boolean;
   accepts_references: boolean;
   /** Speech backends: the voices to choose from (sent as params.voice). */
-  voices?: { id: string; name: string; language?: string }[];
+  voices?: { id: string; name: string; language?: string }[] | null;
 }
 
 export interface GenerateInput {
