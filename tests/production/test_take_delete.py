@@ -79,6 +79,7 @@ def test_author_deletes_own_take_and_its_files_go(crew, media_root, django_captu
     assert not any(default_storage.exists(name) for name in files)
     event = ActivityEvent.objects.get(project=crew.project, type="take.deleted")
     assert event.data["id"] == str(take.pk) and event.data["number"] == take.number
+    assert event.data["shot"] == str(crew.shot.pk) and event.data["segment"] == str(crew.seg.pk)
     assert event.actor == crew.owner
     listed = crew.client("owner").get(f"{API}/shots/{crew.shot.pk}/takes/").json()
     assert [t["id"] for t in listed] == []

@@ -151,7 +151,7 @@ def take_delete(*, access: Access, take: Take) -> None:
                 f"Take {take.number} is the input of {which}, which is still being made; wait for it or cancel its job.",
                 code="take_in_use",
             )
-        data = take_data(take) | {"segment": str(shot.segment_id), "source": take.source}
+        data = take_data(take) | {"segment": str(shot.segment_id), "shot_title": shot.title, "source": take.source}
         media_id = take.media_id
         was_submitted = take.review_state == ReviewState.SUBMITTED
         take.delete()
