@@ -1085,19 +1085,29 @@ class _LocalProgress:
             return
         self.last_at, self.last_value = now, value
         try:
-            with transaction.atomic():
-                job = _load(self.job_id, lock=True)
-                if job is None or job.state in FINISHED_STATES:
-                    return
-                calls = _calls(job)
-                before = job.progress
-                calls[self.index]["progress"] = value
-                job.progress = _progress_of(calls)
-                job.heartbeat_at = timezone.now()
-                _publish_progress(job, before)
-                job.save(update_fields=["provider_data", "progress", "heartbeat_at", "updated_at"])
+            gone = self._write(value)
         except Exception:  # noqa: BLE001 - progress must never stop the work
             logger.debug("job %s: could not record progress", self.job_id, exc_info=True)
+            return
+        if gone:
+            # Cancelled (or deleted) while the local tool works: stop it now instead of
+            # finishing a clip nobody will keep.
+            raise ProviderError(CANCELLED)
+
+    def _write(self, value: int) -> bool:
+        """Record ``value``; True when the job is no longer there to work for."""
+        with transaction.atomic():
+            job = _load(self.job_id, lock=True)
+            if job is None or job.state in FINISHED_STATES or job.cancel_requested:
+                return True
+            calls = _calls(job)
+            before = job.progress
+            calls[self.index]["progress"] = value
+            job.progress = _progress_of(calls)
+            job.heartbeat_at = timezone.now()
+            _publish_progress(job, before)
+            job.save(update_fields=["provider_data", "progress", "heartbeat_at", "updated_at"])
+        return False
 
 
 class _Step:

@@ -359,3 +359,24 @@ def test_a_frame_of_a_take_as_the_input_image(crew, relative_media, tmp_path, wh
     wanted, other = (frames[0], frames[-1]) if which == "first" else (frames[-1], frames[0])
     (picture,) = taken
     assert np.abs(picture - wanted).mean() < np.abs(picture - other).mean()
+
+
+def test_cancelling_a_local_job_stops_the_work(crew, relative_media, monkeypatch):
+    calls = []
+    original = services._LocalProgress.__call__
+
+    def cancel_on_first_report(self, fraction):
+        calls.append(fraction)
+        if len(calls) == 1:
+            job = GenerationJob.objects.get(pk=self.job_id)
+            services.job_cancel(access=access_of(crew), job=job)
+        original(self, fraction)
+
+    monkeypatch.setattr(services, "PROGRESS_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(services._LocalProgress, "__call__", cancel_on_first_report)
+    job, (take,) = _generate(crew, backend="local-animatic", model="ken-burns", duration_frames=48, params={"size": "160x90"})
+    drive(job.pk)
+    job.refresh_from_db()
+    take.refresh_from_db()
+    assert job.state == "cancelled" and take.status == "failed" and take.media_id is None
+    assert len(calls) == 1  # the render stopped at once, not after 48 frames
