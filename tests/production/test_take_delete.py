@@ -119,7 +119,9 @@ def test_the_input_of_a_running_job_is_kept_until_it_ends(crew):
     source = make_take(crew.shot, author=crew.owner)
     upscale = make_take(crew.shot, author=crew.owner, status="processing")
     Take.objects.filter(pk=upscale.pk).update(
-        source="generation", parent=source, provenance={"kind": "upscale", "parent_take": str(source.pk), "input_media": [str(source.media_id)]}
+        source="generation",
+        parent=source,
+        provenance={"kind": "upscale", "parent_take": str(source.pk), "input_media": [str(source.media_id)]},
     )
     body = assert_error(_delete(crew, "owner", source), 409, "take_in_use")
     assert f"take {upscale.number} of this shot" in body["detail"]
@@ -176,8 +178,16 @@ def test_take_data_says_what_the_take_is(crew):
     Take.objects.filter(pk=speech.pk).update(source="generation", provenance={"kind": "speech", "seed": 43})
     clip = make_take(crew.shot, author=crew.owner)
     listed = {t["id"]: t for t in crew.client("viewer").get(f"{API}/shots/{crew.shot.pk}/takes/").json()}
-    assert (listed[str(speech.pk)]["kind"], listed[str(speech.pk)]["medium"], listed[str(speech.pk)]["seed"]) == ("speech", "audio", 43)
-    assert (listed[str(clip.pk)]["kind"], listed[str(clip.pk)]["medium"], listed[str(clip.pk)]["seed"]) == ("upload", "video", None)
+    assert (listed[str(speech.pk)]["kind"], listed[str(speech.pk)]["medium"], listed[str(speech.pk)]["seed"]) == (
+        "speech",
+        "audio",
+        43,
+    )
+    assert (listed[str(clip.pk)]["kind"], listed[str(clip.pk)]["medium"], listed[str(clip.pk)]["seed"]) == (
+        "upload",
+        "video",
+        None,
+    )
 
 
 def test_sound_and_stills_are_not_reviewed_as_the_shots_picture(crew):
