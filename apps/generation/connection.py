@@ -11,8 +11,8 @@ from apps.core.errors import NotFound
 from apps.projects.access import Access
 
 from .credentials import CredentialUnreadable, credential_load, require_manager, scrub
+from .planning import backend_context
 from .registry import get_backend
-from .services import backend_context
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from apps.projects.access import Access, project_access
 from . import ledger
 from .credentials import CredentialUnreadable, ProjectCredential, credential_get_key, credential_load
 from .models import GenerationJob, JobState, LedgerEntry, LedgerKind
+from .planning import backend_context
 from .registry import all_backends
-from .services import backend_context
 
 MAX_JOBS = 200
 
