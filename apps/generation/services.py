@@ -569,7 +569,10 @@ def _publish_progress(job: GenerationJob, before: int) -> None:
         data["progress_event"] = {"value": job.progress, "at": now}
         publish_on_commit(
             job.project_id, "job.progress",
-            {"id": str(job.pk), "shot": str(job.shot_id) if job.shot_id else None, "state": job.state, "progress": job.progress},
+            {
+                "id": str(job.pk), "shot": str(job.shot_id) if job.shot_id else None, "state": job.state,
+                "phase": job_phase(job), "progress": job.progress,
+            },
         )
 
 
