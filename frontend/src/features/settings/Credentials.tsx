@@ -159,6 +159,7 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
             setHost(e.target.value);
             setSaved(false);
             setUnsaved(true);
+            setProblem(null);
           }}
           data-testid="credential-host"
         />
@@ -175,8 +176,8 @@ function HostSettings({ credential, onSaved }: { credential: Credential; onSaved
             setWorkflow(e.target.value);
             setSaved(false);
             setUnsaved(true);
+            setProblem(null);
           }}
-          onBlur={() => checkWorkflow(workflow)}
           data-testid="credential-workflow"
         />
       </label>

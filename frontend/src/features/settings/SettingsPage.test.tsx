@@ -160,6 +160,11 @@ describe('Settings: ComfyUI host, workflow and connection test', () => {
     await click(byTestId(row, 'credential-config-save')[0]);
     expect(byTestId(row, 'error-message')[0].textContent).toContain('not valid JSON');
     expect(sent('PUT', '/credentials/comfyui/')).toHaveLength(0);
+    // Corrected, it saves.
+    await typeInto(byTestId(row, 'credential-workflow')[0] as HTMLTextAreaElement, JSON.stringify(WORKFLOW));
+    await click(byTestId(row, 'credential-config-save')[0]);
+    await waitFor(() => expect(sent('PUT', '/credentials/comfyui/')).toHaveLength(1));
+    expect(byTestId(row, 'error-message')).toHaveLength(0);
   });
 
   it('saves the host and the parsed workflow as the backend config', async () => {
