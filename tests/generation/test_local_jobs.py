@@ -14,6 +14,7 @@ import av
 import pytest
 from django.utils import timezone
 
+from apps.core.errors import ValidationError
 from apps.generation import services
 from apps.generation.backends import _local
 from apps.generation.models import GenerationJob
@@ -380,3 +381,44 @@ def test_cancelling_a_local_job_stops_the_work(crew, relative_media, monkeypatch
     take.refresh_from_db()
     assert job.state == "cancelled" and take.status == "failed" and take.media_id is None
     assert len(calls) == 1  # the render stopped at once, not after 48 frames
+
+
+def test_a_provider_job_goes_queued_submitted_running_done(keyed, fake):
+    fake.scenario["polls"] = 2
+    job, _ = services.generate(access=access_of(keyed), shot=keyed.shot, backend="fake-generic", prompt="waves", duration_frames=96)
+    phases = [services.job_data(job)["phase"]]
+    for _ in range(10):
+        step = services.job_advance(job_id=job.pk)
+        job.refresh_from_db()
+        data = services.job_data(job)
+        phases.append((data["phase"], data["progress"]))
+        if step.done:
+            break
+    assert phases[0] == "queued"
+    assert phases[1] == ("submitted", 0)
+    running = [p for phase, p in phases[2:-1] if phase == "running"]
+    assert running and all(0 < p < 100 for p in running) and running == sorted(running)
+    assert phases[-1] == ("done", 100)
+
+
+def test_on_object_storage_the_plan_checks_existence_in_the_storage_only(crew, relative_media, tmp_path, monkeypatch):
+    """With S3 there is no local file at planning time: the input's existence is asked of the
+    storage and the backends' file checks wait for the job (which downloads the input)."""
+    from apps.generation import planning
+
+    parent = make_video_take(crew, tmp_path)
+    asked = []
+    monkeypatch.setattr(planning.storage, "use_s3", lambda: True)
+    monkeypatch.setattr(planning.storage, "exists", lambda key: asked.append(key) or True)
+    plan = services.generation_plan(access=access_of(crew), shot=crew.shot, backend="local-upscale", parent_take=str(parent.pk))
+    assert asked == [parent.media.storage_key]
+    assert plan.request.input_video.placeholder and str(plan.request.input_video.path) == parent.media.storage_key
+    with pytest.raises(ValidationError) as refused:
+        services.generation_plan(
+            access=access_of(crew), shot=crew.shot, backend="local-upscale", parent_take=str(parent.pk), params={"scale": 9}
+        )
+    assert "scale" in refused.value.fields
+    monkeypatch.setattr(planning.storage, "exists", lambda key: False)
+    with pytest.raises(ValidationError) as missing:
+        services.generation_plan(access=access_of(crew), shot=crew.shot, backend="local-interpolate", parent_take=str(parent.pk))
+    assert missing.value.fields == {"parent_take": ["The input video file is missing; choose it again."]}
