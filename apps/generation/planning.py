@@ -391,6 +391,11 @@ def generation_plan(
     frame = _input_frame_or_400(input_frame)
     if input_image:
         image_media, image_source = _resolve_media(access, input_image, field_name="input_image")
+        if image_media.kind == "audio":
+            raise ValidationError(
+                "That is a sound, not a picture; choose an image, or a video take to use one of its frames.",
+                fields={"input_image": ["Not a picture or a video."]},
+            )
         # A video (a take) as the input image: one of its frames, the first unless told.
         frame = (frame or "first") if image_media.kind == "video" else None
     elif frame is not None:

@@ -422,3 +422,13 @@ def test_on_object_storage_the_plan_checks_existence_in_the_storage_only(crew, r
     with pytest.raises(ValidationError) as missing:
         services.generation_plan(access=access_of(crew), shot=crew.shot, backend="local-interpolate", parent_take=str(parent.pk))
     assert missing.value.fields == {"parent_take": ["The input video file is missing; choose it again."]}
+
+
+def test_a_sound_is_not_an_input_image(crew, relative_media, tmp_path):
+    take = make_video_take(crew, tmp_path)
+    take.media.kind = "audio"
+    take.media.save(update_fields=["kind"])
+    r = crew.client("owner").post(
+        f"{API}/shots/{crew.shot.pk}/generate/", {"backend": "local-animatic", "input_image": str(take.pk)}, format="json"
+    )
+    assert r.status_code == 400 and "input_image" in r.json()["fields"]
