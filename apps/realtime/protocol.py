@@ -81,6 +81,7 @@ TAKE_FAILED = "take.failed"
 TAKE_SUBMITTED = "take.submitted"
 TAKE_APPROVED = "take.approved"
 TAKE_CHANGES_REQUESTED = "take.changes_requested"
+TAKE_DELETED = "take.deleted"  # data: {id, shot, number}
 
 COMMENT_CREATED = "comment.created"
 
@@ -126,6 +127,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         TAKE_SUBMITTED,
         TAKE_APPROVED,
         TAKE_CHANGES_REQUESTED,
+        TAKE_DELETED,
         COMMENT_CREATED,
         MEMBER_ADDED,
         MEMBER_UPDATED,
