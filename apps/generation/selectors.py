@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from apps.accounts.services import display_name
 from apps.core.errors import NotFound, ValidationError
 from apps.projects.access import Access, project_access
 
@@ -186,7 +187,7 @@ def budget_summary(project) -> dict[str, Any]:
     for uid in user_ids:
         user = users.get(uid)
         rows.append({
-            "user": {"id": uid, "username": user.get_username() if user else None},
+            "user": {"id": uid, "username": user.get_username() if user else None, "display_name": display_name(user) if user else None},
             "role": roles.get(uid),
             "reserved": ledger._q(held_by.get(uid) or 0),
             "spent": ledger._q(spent_by.get(uid) or 0),

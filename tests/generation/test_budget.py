@@ -103,6 +103,13 @@ def test_budget_endpoint_shows_reserved_spent_remaining_by_artist(keyed, fake):
     assert Decimal(str(owner["spent"])) == Decimal("0.4") and Decimal(str(owner["reserved"])) == 0
     assert Decimal(str(owner["cap"])) == Decimal("5")
     assert Decimal(str(director["reserved"])) == Decimal("0.8") and director["cap"] is None
+    # People are named as the UI names them: the display name, else the username.
+    keyed.owner.first_name = "Ana Lima"
+    keyed.owner.save(update_fields=["first_name"])
+    body = keyed.client("viewer").get(f"{API}/projects/{keyed.project.pk}/budget/").json()
+    names = {row["user"]["username"]: row["user"]["display_name"] for row in body["by_artist"]}
+    assert names[keyed.owner.username] == "Ana Lima"
+    assert names[keyed.director.username] == keyed.director.username
 
 
 @pytest.mark.postgres
