@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -12,8 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
+from .parsers import JSONTooDeep, RequestTooLarge
 
 _DRF_CODES = {
+    # Subclasses before their bases: the first match wins.
+    JSONTooDeep: "too_deep",
+    RequestTooLarge: "too_large",
     drf.NotAuthenticated: "not_authenticated",
     drf.AuthenticationFailed: "authentication_failed",
     drf.PermissionDenied: "permission_denied",
@@ -65,6 +70,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = drf.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = RequestTooLarge("The request body is larger than this server accepts.")
     elif isinstance(exc, DjangoValidationError):
         exc = drf.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 

@@ -9,13 +9,12 @@ from django.db import transaction
 from django.db.models import F
 
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
+from apps.core.limits import MAX_FRAMES, MAX_POSITION, MAX_TRANSITION_FRAMES, MAX_VOLUME
 from apps.projects.access import Access
 from apps.projects.events import record_event
 from apps.projects.models import Role
 
 from .models import AudioClip, AudioTrack, Marker, Timeline
-
-MAX_TRANSITION_FRAMES = 10 * 60 * 24
 
 
 def timeline_touch(*, project) -> int:
@@ -25,7 +24,8 @@ def timeline_touch(*, project) -> int:
     return Timeline.objects.values_list("revision", flat=True).get(pk=timeline.pk)
 
 
-def _int(op: dict, key: str, *, minimum: int = 0, required: bool = True) -> int | None:
+def _int(op: dict, key: str, *, minimum: int = 0, maximum: int = MAX_FRAMES, required: bool = True) -> int | None:
+    """A whole number in ``[minimum, maximum]`` (frames by default); a refusal names the key."""
     value = op.get(key)
     if value is None:
         if required:
@@ -34,7 +34,9 @@ def _int(op: dict, key: str, *, minimum: int = 0, required: bool = True) -> int 
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{key} must be a whole number of frames.", fields={"ops": [f"{key} must be an integer."]})
     if value < minimum:
-        raise ValidationError(f"{key} must be {minimum} or more.", fields={"ops": [f"{key} out of range."]})
+        raise ValidationError(f"{key} must be {minimum} or more.", fields={"ops": [f"{key} must be {minimum} or more."]})
+    if value > maximum:
+        raise ValidationError(f"{key} must be {maximum} or less.", fields={"ops": [f"{key} must be {maximum} or less."]})
     return value
 
 
@@ -45,7 +47,7 @@ def _float(op: dict, key: str, default: float, lo: float, hi: float) -> float:
     except (TypeError, ValueError):
         raise ValidationError(f"{key} must be a number.", fields={"ops": [f"{key} must be a number."]})
     if not (lo <= value <= hi):
-        raise ValidationError(f"{key} must be between {lo} and {hi}.", fields={"ops": [f"{key} out of range."]})
+        raise ValidationError(f"{key} must be between {lo} and {hi}.", fields={"ops": [f"{key} must be between {lo} and {hi}."]})
     return value
 
 
@@ -88,7 +90,7 @@ class _Editor:
 
         self.access.require(Role.DIRECTOR, action="reorder segments")
         seg = self.segment(op.get("segment"))
-        position = _int(op, "position")
+        position = _int(op, "position", maximum=MAX_POSITION)
         self.segments = _place(self.segments, seg, position)
         _renumber(Segment, self.segments)
 
@@ -98,7 +100,7 @@ class _Editor:
 
         shot = self.shot(op.get("shot"))
         self.can_edit_shots_of(shot.segment, "reorder its shots")
-        position = _int(op, "position")
+        position = _int(op, "position", maximum=MAX_POSITION)
         target = shot.segment
         if op.get("segment") not in (None, str(shot.segment_id)):
             target = self.segment(op["segment"])
@@ -135,9 +137,7 @@ class _Editor:
         kind = op.get("kind")
         if kind not in TransitionKind.values:
             raise ValidationError("kind must be cut, crossfade or fade_black.", fields={"ops": ["Unknown transition."]})
-        frames = 0 if kind == TransitionKind.CUT else _int(op, "frames", minimum=1)
-        if frames > MAX_TRANSITION_FRAMES:
-            raise ValidationError("That transition is too long.", fields={"ops": ["Too long."]})
+        frames = 0 if kind == TransitionKind.CUT else _int(op, "frames", minimum=1, maximum=MAX_TRANSITION_FRAMES)
         Shot.objects.filter(pk=shot.pk).update(transition_kind=kind, transition_frames=frames, revision=F("revision") + 1)
 
     def _audio_fields(self, op, clip: AudioClip | None):
@@ -174,7 +174,7 @@ class _Editor:
         if clip is None or "start_frame" in op:
             fields["start_frame"] = _int(op, "start_frame")
         if clip is None or "volume" in op:
-            fields["volume"] = _float(op, "volume", 1.0, 0.0, 4.0)
+            fields["volume"] = _float(op, "volume", 1.0, 0.0, MAX_VOLUME)
         for key in ("fade_in_frames", "fade_out_frames"):
             if clip is None or key in op:
                 fields[key] = _int(op, key, required=False) or 0

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response gets X-Request-ID; errors under /api/ are JSON (apps/core/middleware.py).
+    "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,6 +176,12 @@ MONTAGE_PRESENCE_TTL_SECONDS = env.int("MONTAGE_PRESENCE_TTL_SECONDS", default=6
 MONTAGE_JOB_STALE_SECONDS = env.int("MONTAGE_JOB_STALE_SECONDS", default=15 * 60)
 
 # --- REST framework ------------------------------------------------------------------------
+# Request bodies the API parses: at most this many bytes (413 `too_large`) and this deep (400
+# `too_deep`). Django refuses larger form/JSON bodies too. Local upload PUTs stream their bytes
+# to disk and are bounded by MONTAGE_UPLOAD_MAX_BYTES instead.
+MONTAGE_API_MAX_JSON_BYTES = env.int("MONTAGE_API_MAX_JSON_BYTES", default=1024 * 1024)
+MONTAGE_API_MAX_JSON_DEPTH = env.int("MONTAGE_API_MAX_JSON_DEPTH", default=64)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MONTAGE_API_MAX_JSON_BYTES
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so that an anonymous request gets 401 with WWW-Authenticate.
@@ -184,6 +192,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
+    # JSON bodies are bounded in size and depth (413 too_large / 400 too_deep).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Everything under /api/ answers JSON (the browsable HTML pages are off; see /api/v1/docs/).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -198,8 +214,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # request_id: the X-Request-ID of the request being handled ("-" outside one).
+    "filters": {"request_id": {"()": "apps.core.middleware.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

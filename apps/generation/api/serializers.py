@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.limits import MAX_FRAMES, MAX_SEED, MAX_VARIATIONS
 from apps.generation.backends.base import KINDS
 
 
@@ -10,14 +11,14 @@ class GenerateIn(serializers.Serializer):
     kind = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=32, help_text=" | ".join(KINDS))
     prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=10_000)
     negative_prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=10_000)
-    seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
-    duration_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_SEED)
+    duration_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_FRAMES)
     input_image = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
     # When input_image is a video take: which of its frames is the input picture.
     input_frame = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=16, help_text="first | last")
     references = serializers.ListField(child=serializers.CharField(max_length=80), required=False, allow_null=True, max_length=50)
     parent_take = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
-    variations = serializers.IntegerField(required=False, default=1)
+    variations = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_VARIATIONS)
     params = serializers.DictField(required=False, allow_null=True)
 
     def to_service(self) -> dict:

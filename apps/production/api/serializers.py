@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.limits import MAX_FRAMES, MAX_POSITION, MAX_REVISION
 from apps.media.selectors import media_payload
 from apps.production.services.takes import take_kind, take_medium
 from apps.projects.api.serializers import user_brief
@@ -8,17 +9,17 @@ from apps.projects.api.serializers import user_brief
 class SegmentIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     synopsis = serializers.CharField(required=False, allow_blank=True, default="")
-    target_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    position = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    target_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_FRAMES)
+    position = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_POSITION)
 
 
 class SegmentUpdateIn(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False)
     synopsis = serializers.CharField(required=False, allow_blank=True)
-    target_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    position = serializers.IntegerField(required=False, min_value=0)
+    target_frames = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_FRAMES)
+    position = serializers.IntegerField(required=False, min_value=0, max_value=MAX_POSITION)
     status = serializers.ChoiceField(choices=["open", "claimed", "in_review", "approved", "locked"], required=False)
-    revision = serializers.IntegerField(required=False)
+    revision = serializers.IntegerField(required=False, min_value=0, max_value=MAX_REVISION)
 
 
 class AssignIn(serializers.Serializer):
@@ -50,19 +51,19 @@ class ShotIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     negative_prompt = serializers.CharField(required=False, allow_blank=True, default="")
     camera_notes = serializers.CharField(required=False, allow_blank=True, default="")
-    duration_frames = serializers.IntegerField()
-    position = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    duration_frames = serializers.IntegerField(min_value=1, max_value=MAX_FRAMES)
+    position = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_POSITION)
     references = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ShotUpdateIn(serializers.Serializer):
-    revision = serializers.IntegerField()
+    revision = serializers.IntegerField(min_value=0, max_value=MAX_REVISION)
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     prompt = serializers.CharField(required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     negative_prompt = serializers.CharField(required=False, allow_blank=True)
     camera_notes = serializers.CharField(required=False, allow_blank=True)
-    duration_frames = serializers.IntegerField(required=False)
+    duration_frames = serializers.IntegerField(required=False, min_value=1, max_value=MAX_FRAMES)
     references = serializers.ListField(child=serializers.CharField(), required=False)
 
 
@@ -124,12 +125,12 @@ def take_out(take, request=None) -> dict:
 
 class RequestChangesIn(serializers.Serializer):
     comment = serializers.CharField()
-    frame = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    frame = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_FRAMES)
 
 
 class CommentIn(serializers.Serializer):
     body = serializers.CharField()
-    frame = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    frame = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_FRAMES)
     parent = serializers.UUIDField(required=False, allow_null=True)
 
 

@@ -1,6 +1,19 @@
 from rest_framework import serializers
 
+from apps.core.limits import (
+    MAX_INVITE_DAYS,
+    MAX_INVITE_USES,
+    MAX_MONEY,
+    MAX_RUNTIME_SECONDS,
+    MAX_SIZE_PX,
+    MIN_SIZE_PX,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+)
 from apps.projects.models import Role
+
+_MONEY = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_DECIMAL_PLACES, "min_value": 0, "max_value": MAX_MONEY}
+_SIZE = {"min_value": MIN_SIZE_PX, "max_value": MAX_SIZE_PX}
 
 
 class UserBrief(serializers.Serializer):
@@ -16,12 +29,12 @@ def user_brief(user) -> dict | None:
 
 class ProjectCreateIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    fps = serializers.CharField(required=False, default="24")
-    width = serializers.IntegerField(required=False, default=1920)
-    height = serializers.IntegerField(required=False, default=1080)
-    budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    fps = serializers.CharField(required=False, default="24", max_length=32, help_text="24, 23.976 or 24000/1001 (1 to 240)")
+    width = serializers.IntegerField(required=False, default=1920, **_SIZE)
+    height = serializers.IntegerField(required=False, default=1080, **_SIZE)
+    budget_amount = serializers.DecimalField(required=False, allow_null=True, **_MONEY)
     budget_currency = serializers.CharField(required=False, default="USD", max_length=3)
-    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=24 * 3600)
+    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_RUNTIME_SECONDS)
     style_prompt = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     loudness_target = serializers.FloatField(required=False, min_value=-70, max_value=0)
@@ -29,13 +42,13 @@ class ProjectCreateIn(serializers.Serializer):
 
 class ProjectUpdateIn(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False)
-    fps = serializers.CharField(required=False)
-    width = serializers.IntegerField(required=False)
-    height = serializers.IntegerField(required=False)
-    budget_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    fps = serializers.CharField(required=False, max_length=32, help_text="24, 23.976 or 24000/1001 (1 to 240)")
+    width = serializers.IntegerField(required=False, **_SIZE)
+    height = serializers.IntegerField(required=False, **_SIZE)
+    budget_amount = serializers.DecimalField(required=False, **_MONEY)
     budget_currency = serializers.CharField(required=False, max_length=3)
-    artist_budget_cap = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=0)
-    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=24 * 3600)
+    artist_budget_cap = serializers.DecimalField(required=False, allow_null=True, **_MONEY)
+    target_runtime_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_RUNTIME_SECONDS)
     style_prompt = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     loudness_target = serializers.FloatField(required=False, min_value=-70, max_value=0)
@@ -80,8 +93,8 @@ def member_out(m) -> dict:
 
 class InviteIn(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    max_uses = serializers.IntegerField(required=False, allow_null=True)
-    expires_in_days = serializers.IntegerField(required=False, allow_null=True)
+    max_uses = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_INVITE_USES)
+    expires_in_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_INVITE_DAYS)
 
 
 def invite_out(invite, request=None) -> dict:

@@ -4,14 +4,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.limits import MAX_REVISION
 from apps.projects.access import project_access
 from apps.timeline.selectors import timeline_audio_sources, timeline_comments, timeline_get
 from apps.timeline.services import timeline_apply
 
 
 class TimelinePatchIn(serializers.Serializer):
-    revision = serializers.IntegerField()
-    ops = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+    revision = serializers.IntegerField(min_value=0, max_value=MAX_REVISION)
+    # Each op is checked by the service (frames within apps.core.limits.MAX_FRAMES).
+    ops = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=500)
 
 
 class TimelineView(APIView):
