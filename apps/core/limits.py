@@ -15,6 +15,8 @@ MAX_FPS = 240
 MAX_RUNTIME_SECONDS = 24 * 3600
 # A frame number or a length in frames: 24 hours at 240 fps.
 MAX_FRAMES = MAX_RUNTIME_SECONDS * MAX_FPS  # 20_736_000
+# One shot's length: an hour at 24 fps is far beyond any shot.
+MAX_SHOT_FRAMES = 24 * 60 * 60
 # A transition or an audio fade: ten minutes at 24 fps.
 MAX_TRANSITION_FRAMES = 10 * 60 * 24
 # Place of a segment in the film or of a shot in its segment.

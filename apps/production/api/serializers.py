@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.core.limits import MAX_FRAMES, MAX_POSITION, MAX_REVISION
+from apps.core.limits import MAX_FRAMES, MAX_POSITION, MAX_REVISION, MAX_SHOT_FRAMES
 from apps.media.selectors import media_payload
 from apps.production.services.takes import take_kind, take_medium
 from apps.projects.api.serializers import user_brief
@@ -51,7 +51,7 @@ class ShotIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     negative_prompt = serializers.CharField(required=False, allow_blank=True, default="")
     camera_notes = serializers.CharField(required=False, allow_blank=True, default="")
-    duration_frames = serializers.IntegerField(min_value=1, max_value=MAX_FRAMES)
+    duration_frames = serializers.IntegerField(min_value=1, max_value=MAX_SHOT_FRAMES)
     position = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_POSITION)
     references = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -63,7 +63,7 @@ class ShotUpdateIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     negative_prompt = serializers.CharField(required=False, allow_blank=True)
     camera_notes = serializers.CharField(required=False, allow_blank=True)
-    duration_frames = serializers.IntegerField(required=False, min_value=1, max_value=MAX_FRAMES)
+    duration_frames = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SHOT_FRAMES)
     references = serializers.ListField(child=serializers.CharField(), required=False)
 
 

@@ -7,11 +7,10 @@ from typing import Any
 from django.db.models import F
 
 from apps.core.errors import Conflict
+from apps.core.limits import MAX_SHOT_FRAMES as MAX_SHOT_FRAMES
 from apps.projects.events import person, record_event
 
 from ..models import ReviewState, Segment, SegmentStatus, Shot, Take
-
-MAX_SHOT_FRAMES = 24 * 60 * 60  # an hour at 24 fps is far beyond any shot
 
 
 def _bump_timeline(project) -> int:
