@@ -17,10 +17,11 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 # Extra arguments: `make test ARGS="-k timeline -x"`, `make run PORT=8001`.
 ARGS ?=
 
-.PHONY: espeak chromium help run test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
+.PHONY: espeak chromium help run dev test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
 
 help:
 	@echo "make run     start Montage at http://127.0.0.1:$${PORT:-8000}/ (SQLite, private Redis, worker, beat)"
+	@echo "make dev     the same with DEBUG on (tracebacks in the browser): only on your own machine"
 	@echo "make test    frontend tests + the pytest suite (REDIS_URL/DATABASE_URL used when set)"
 	@echo "make lint    ruff check + TypeScript typecheck"
 	@echo "make bench   run the benchmarks in bench/ (they print figures)"
@@ -72,8 +73,13 @@ chromium:
 				|| echo "Could not install chromium; the browser end-to-end tests will be skipped."; \
 		else echo "chromium not installed (needs root with apt); the browser end-to-end tests will be skipped."; fi; }
 
+# Never a debug server, whatever DEBUG the shell or .env holds (`make dev` is).
 run: install espeak
-	$(VPY) manage.py montage_run $(ARGS)
+	DEBUG=0 $(VPY) manage.py montage_run $(ARGS)
+
+# `make run` with Django's debug pages (tracebacks, settings): never for a server others reach.
+dev: install espeak
+	DEBUG=1 $(VPY) manage.py montage_run $(ARGS)
 
 frontend-test: $(NODE_STAMP)
 	cd frontend && $(NPM) test

@@ -66,6 +66,8 @@ class MakeRunStack:
                 "REDIS_URL": redis_url,
                 "CHANNELS_PREFIX": f"montage-stack-{uuid.uuid4().hex[:10]}",
                 "MEDIA_ROOT": "var/media",  # relative, as a user may write it; the cwd is not the repository
+                # make run's own state (its generated SECRET_KEY and credentials key) in this stack's var/
+                "MONTAGE_VAR_DIR": str(self.workdir / "var"),
                 "MONTAGE_RENDER_CACHE_DIR": "var/render-cache",
                 "MONTAGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
                 "LOG_LEVEL": "INFO",

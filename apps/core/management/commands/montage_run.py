@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,6 +74,14 @@ class Command(BaseCommand):
         env = os.environ.copy()
         env.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings.local")
         env["PYTHONUNBUFFERED"] = "1"
+        if not os.environ.get("ALLOWED_HOSTS"):
+            env["ALLOWED_HOSTS"] = ",".join(_allowed_hosts(options["host"]))
+        if options["host"] in ("0.0.0.0", "::", ""):
+            self.stdout.write(
+                "montage_run: listening on every address; other machines must use a name listed in "
+                f"ALLOWED_HOSTS ({env.get('ALLOWED_HOSTS') or 'see studio/settings/base.py'})."
+            )
+        self._describe_keys()
         if not os.environ.get("REDIS_URL"):
             url, self.stop_redis = start_private_redis(VAR_DIR / "redis")
             env["REDIS_URL"] = url
@@ -127,6 +136,26 @@ class Command(BaseCommand):
                 return died
             time.sleep(0.5)
 
+    def _describe_keys(self) -> None:
+        from django.conf import settings
+
+        from studio import keyfiles
+
+        if settings.DEBUG:
+            self.stdout.write(
+                self.style.WARNING(
+                    "montage_run: DEBUG is on (make dev): errors show tracebacks and settings. "
+                    "Never let other people reach this server; use `make run` for them."
+                )
+            )
+        if not os.environ.get("SECRET_KEY"):
+            self.stdout.write(f"montage_run: SECRET_KEY from {VAR_DIR / keyfiles.SECRET_KEY_FILE}")
+        if not os.environ.get("MONTAGE_CREDENTIALS_KEY"):
+            self.stdout.write(
+                f"montage_run: provider keys are encrypted with {VAR_DIR / keyfiles.CREDENTIALS_KEY_FILE} "
+                "(back it up: without it stored provider keys cannot be read)"
+            )
+
     def _dead_child(self) -> str | None:
         for name, proc in self.children:
             code = proc.poll()
@@ -141,6 +170,18 @@ class Command(BaseCommand):
         if self.stop_redis is not None:
             self.stop_redis()
             self.stop_redis = None
+
+
+def _allowed_hosts(bind: str) -> list[str]:
+    """Host names the studio answers to: localhost, and the address it binds to (on every
+    address: this machine's name too)."""
+    hosts = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+    if bind in ("0.0.0.0", "::", ""):
+        name = socket.gethostname()
+        extra = [name, f"{name}.local"] if name else []
+    else:
+        extra = [f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind]
+    return hosts + [h for h in extra if h and h not in hosts]
 
 
 def _redact(url: str) -> str:
