@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -14,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
 from .parsers import JSONTooDeep, RequestTooLarge
+from .throttling import wait_sentence
 
 _DRF_CODES = {
     # Subclasses before their bases: the first match wins.
@@ -85,6 +87,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         message = _first_message(fields) or "Some fields are not valid."
         response.data = {"code": "validation_error", "detail": message, "fields": fields}
         return response
+    if isinstance(exc, drf.Throttled):
+        response.data = _throttled_body(exc)
+        return response
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
     if code is None:
         code = exc.get_codes() if isinstance(exc, drf.APIException) else "error"
@@ -93,3 +98,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     detail = exc.detail if isinstance(exc, drf.APIException) else str(exc)
     response.data = {"code": code, "detail": str(detail)}
     return response
+
+
+def _throttled_body(exc: drf.Throttled) -> dict[str, Any]:
+    """429: ``{code: "throttled", detail, retry_after}`` (DRF has set the Retry-After header)."""
+    wait = max(1, math.ceil(exc.wait or 1))
+    detail = str(exc.detail)
+    if detail.startswith("Request was throttled"):  # DRF's own wording: say it for people
+        detail = f"Too many requests; try again in {wait_sentence(wait)}."
+    return {"code": "throttled", "detail": detail, "retry_after": wait}

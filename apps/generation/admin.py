@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
 
+from . import credentials
 from .models import Credential, GenerationJob, LedgerEntry, WebhookDelivery
 
 
@@ -53,14 +55,85 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class CredentialForm(forms.ModelForm):
+    """Secrets are write-only here: the API key and the webhook secret have their own
+    password fields (blank keeps what is stored) and are saved encrypted; ``config`` holds
+    the plain settings only."""
+
+    config = forms.JSONField(required=False, help_text="Plain settings only (host, workflow, ...). Secrets go in the fields below.")
+    new_api_key = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False), label="New API key",
+        help_text="Leave blank to keep the stored key.",
+    )
+    new_webhook_secret = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False), label="New webhook secret",
+        help_text="Leave blank to keep the stored secret.",
+    )
+    clear_webhook_secret = forms.BooleanField(required=False, label="Remove the webhook secret")
+
+    class Meta:
+        model = Credential
+        fields = ("project", "backend", "config")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.initial["config"] = credentials.plain_config(self.instance.config)
+
+    def clean_config(self):
+        config = self.cleaned_data.get("config") or {}
+        if not isinstance(config, dict):
+            raise forms.ValidationError("Settings are a JSON object.")
+        secret = [name for name in config if name == credentials.ENCRYPTED_CONFIG_KEY or credentials.is_secret_config_key(name)]
+        if secret:
+            raise forms.ValidationError(f"{', '.join(secret)} looks like a secret: set secrets in their own fields, not here.")
+        return config
+
+    def save(self, commit=True):
+        cred = super().save(commit=False)
+        original = Credential.objects.filter(pk=cred.pk).values_list("config", flat=True).first() if cred.pk else {}
+        try:
+            _, stored = credentials.split_config(original)
+        except credentials.CredentialUnreadable:
+            stored = {}
+        if self.cleaned_data.get("clear_webhook_secret"):
+            stored.pop("webhook_secret", None)
+        if self.cleaned_data.get("new_webhook_secret"):
+            stored["webhook_secret"] = self.cleaned_data["new_webhook_secret"]
+        cred.config = credentials.join_config(self.cleaned_data.get("config") or {}, stored)
+        key = self.cleaned_data.get("new_api_key")
+        if key:
+            cred.encrypted = credentials.encrypt(key)
+            cred.hint = credentials.hint_for(key)
+        elif not cred.pk:
+            cred.encrypted = ""
+        if commit:
+            cred.save()
+        return cred
+
+
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialForm
     list_display = ("project", "backend", "hint", "updated_by", "updated_at")
     search_fields = ("project__title", "backend")
     list_select_related = ("project", "updated_by")
     raw_id_fields = ("project", "updated_by")
-    exclude = ("encrypted",)  # keys are set through the API, never shown
-    readonly_fields = ("hint", "updated_by", "created_at", "updated_at")
+    fields = ("project", "backend", "config", "secrets", "hint", "new_api_key", "new_webhook_secret", "clear_webhook_secret",
+              "updated_by", "created_at", "updated_at")  # fmt: skip
+    # Keys and secrets are never shown: only which are set.
+    readonly_fields = ("secrets", "hint", "updated_by", "created_at", "updated_at")
+
+    @admin.display(description="Secrets")
+    def secrets(self, obj):
+        if obj is None or not obj.pk:
+            return "-"
+        names = (["API key"] if obj.encrypted else []) + credentials.secret_names(obj.config)
+        return ", ".join(f"{name}: {credentials.SECRET_SET}" for name in names) or "none"
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)

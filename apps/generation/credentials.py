@@ -1,8 +1,19 @@
 """Provider API keys per project: encrypted at rest (Fernet), write-only in the API.
 
-The key that encrypts them is ``MONTAGE_CREDENTIALS_KEY`` (a Fernet key: 32 url-safe
-base64 bytes; any other string is stretched into one) or, when unset, one derived from
-``SECRET_KEY``. Changing either makes stored keys unreadable: they must be entered again.
+The keys that encrypt them are ``MONTAGE_CREDENTIALS_KEY``: Fernet keys (32 url-safe base64
+bytes; any other string is stretched into one), comma-separated, newest first. The newest
+encrypts, every one decrypts (cryptography's MultiFernet), so a key is rotated by putting a
+new one in front and running ``manage.py rotate_credentials_key``. Unset, a key derived from
+``SECRET_KEY`` encrypts (with a warning). Keys derived from ``SECRET_KEY`` and from the public
+development default are always accepted for reading, so that stores made that way stay
+readable until they are rotated. Removing a key that still encrypts stored rows makes those
+rows unreadable: they must be entered again.
+
+Secret settings in a credential's ``config`` (the webhook signing secret, anything named like
+a token or password) are encrypted the same way (:func:`join_config`), never stored as text.
+
+The last characters of a key (``hint``) are for directors and producers only: they are in
+the credentials API (managers only) and never in events or the activity feed.
 
 Nothing here puts a key into an exception message, a log line or a job error: callers
 that handle provider messages pass them through :func:`scrub` first.
@@ -12,7 +23,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,35 +51,75 @@ class CredentialUnreadable(Exception):
 # --- encryption ----------------------------------------------------------------------------
 
 
-def _fernet_key() -> bytes:
-    configured = (getattr(settings, "MONTAGE_CREDENTIALS_KEY", "") or "").strip()
-    if configured:
-        raw = configured.encode()
-        try:
-            if len(base64.urlsafe_b64decode(raw)) == 32:
-                return raw
-        except (ValueError, TypeError):
-            pass
-        # Not a Fernet key: stretch whatever was given into one (deterministically).
-        return base64.urlsafe_b64encode(hashlib.sha256(b"montage-credentials-key:" + raw).digest())
-    secret = str(settings.SECRET_KEY).encode()
-    return base64.urlsafe_b64encode(hashlib.sha256(b"montage-credentials-from-secret-key:" + secret).digest())
+# The SECRET_KEY in the source tree (studio/settings/base.py): stores made before the
+# credentials key was its own setting were encrypted with a key derived from it. Accepted for
+# reading only (anyone can derive it), so `rotate_credentials_key` can move them to a real key.
+_PUBLIC_DEVELOPMENT_SECRET_KEY = "montage-insecure-development-key-change-me-0123456789abcdef"
+
+def _as_fernet_key(value: str) -> bytes:
+    raw = value.encode()
+    try:
+        if len(base64.urlsafe_b64decode(raw)) == 32:
+            return raw
+    except (ValueError, TypeError):
+        pass
+    # Not a Fernet key: stretch whatever was given into one (deterministically).
+    return base64.urlsafe_b64encode(hashlib.sha256(b"montage-credentials-key:" + raw).digest())
 
 
-_cache: dict[bytes, Any] = {}
+def _derived_from_secret_key(secret: str) -> bytes:
+    return base64.urlsafe_b64encode(hashlib.sha256(b"montage-credentials-from-secret-key:" + secret.encode()).digest())
+
+
+def configured_keys() -> list[str]:
+    """MONTAGE_CREDENTIALS_KEY as a list, newest first (comma-separated)."""
+    return [part.strip() for part in str(getattr(settings, "MONTAGE_CREDENTIALS_KEY", "") or "").split(",") if part.strip()]
+
+
+def _fernet_keys() -> tuple[bytes, ...]:
+    """Every key that may decrypt, the one that encrypts first."""
+    keys = [_as_fernet_key(k) for k in configured_keys()]
+    if not keys:
+        _warn_derived_key()
+    for secret in (str(settings.SECRET_KEY), _PUBLIC_DEVELOPMENT_SECRET_KEY):
+        keys.append(_derived_from_secret_key(secret))
+    return tuple(dict.fromkeys(keys))
+
+
+_warned = False
+
+
+def _warn_derived_key() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        logger.warning(
+            "MONTAGE_CREDENTIALS_KEY is not set: provider keys are encrypted with a key derived from SECRET_KEY, "
+            "so changing SECRET_KEY makes them unreadable. Set MONTAGE_CREDENTIALS_KEY (README: Production)."
+        )
+
+
+_cache: dict[tuple[bytes, ...], Any] = {}
 
 
 def _fernet():
-    from cryptography.fernet import Fernet
+    """A MultiFernet: encrypts with the newest key, decrypts with any."""
+    from cryptography.fernet import Fernet, MultiFernet
 
-    key = _fernet_key()
-    f = _cache.get(key)
+    keys = _fernet_keys()
+    f = _cache.get(keys)
     if f is None:
-        f = _cache[key] = Fernet(key)
+        f = _cache[keys] = MultiFernet([Fernet(k) for k in keys])
     return f
 
 
 def encrypt(plaintext: str) -> str:
+def _newest_fernet():
+    from cryptography.fernet import Fernet
+
+    return Fernet(_fernet_keys()[0])
+
+
     return _fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
@@ -80,6 +133,76 @@ def decrypt(token: str) -> str:
 
 
 def scrub(text: str, *secrets: str | None) -> str:
+def uses_newest_key(token: str) -> bool:
+    from cryptography.fernet import InvalidToken
+
+    try:
+        _newest_fernet().decrypt(token.encode("ascii"))
+    except (InvalidToken, ValueError, TypeError):
+        return False
+    return True
+
+
+def reencrypt(token: str) -> str:
+    """``token`` encrypted with the newest key (CredentialUnreadable when no key reads it)."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return _fernet().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, ValueError, TypeError):
+        raise CredentialUnreadable("A stored API key could not be decrypted (the encryption key changed?).") from None
+
+
+# --- secrets in config ---------------------------------------------------------------------
+
+# Secret settings (the webhook signing secret, any *_token, *_password, ...) are kept
+# encrypted together under this config key, never as plain text in the row; the API and the
+# admin show only that they are set.
+ENCRYPTED_CONFIG_KEY = "_encrypted"
+SECRET_SET = "(set)"
+_SECRET_WORDS = {"secret", "password", "passwd", "passphrase", "token", "key", "apikey", "credential", "credentials"}
+
+
+def is_secret_config_key(name: str) -> bool:
+    words = re.split(r"[^a-z0-9]+", str(name).lower())
+    return any(word in _SECRET_WORDS for word in words) or str(name).lower().endswith("apikey")
+
+
+def split_config(stored: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain settings, decrypted secrets) of a stored config. Secrets kept as plain text by
+    older versions are returned as secrets too (``rotate_credentials_key`` encrypts them)."""
+    plain = dict(stored or {})
+    token = plain.pop(ENCRYPTED_CONFIG_KEY, None)
+    secrets_: dict[str, Any] = {}
+    if token:
+        secrets_ = json.loads(decrypt(str(token)))
+    for name in [n for n in plain if is_secret_config_key(n)]:
+        secrets_.setdefault(name, plain.pop(name))
+    return plain, secrets_
+
+
+def join_config(plain: dict[str, Any], secrets_: dict[str, Any]) -> dict[str, Any]:
+    """The stored form: plain settings, and the secrets encrypted under ENCRYPTED_CONFIG_KEY."""
+    out = {k: v for k, v in plain.items() if k != ENCRYPTED_CONFIG_KEY and not is_secret_config_key(k)}
+    kept = {k: v for k, v in secrets_.items() if v not in (None, "")}
+    if kept:
+        out[ENCRYPTED_CONFIG_KEY] = encrypt(json.dumps(kept, sort_keys=True))
+    return out
+
+
+def plain_config(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The non-secret settings only (no decryption needed)."""
+    return {k: v for k, v in (stored or {}).items() if k != ENCRYPTED_CONFIG_KEY and not is_secret_config_key(k)}
+
+
+def secret_names(stored: dict[str, Any] | None) -> list[str]:
+    """Names of the secrets set in a stored config (empty when they cannot be decrypted)."""
+    try:
+        return sorted(split_config(stored)[1])
+    except CredentialUnreadable:
+        return []
+
+
     """``text`` with every secret (and its URL-encoded form) replaced by ``[redacted]``."""
     from urllib.parse import quote
 
@@ -126,7 +249,8 @@ def credential_load(project, backend: str) -> ProjectCredential:
     if cred is None:
         return ProjectCredential(api_key="", config={}, exists=False)
     key = decrypt(cred.encrypted) if cred.encrypted else ""
-    return ProjectCredential(api_key=key, config=dict(cred.config or {}), exists=True)
+    plain, secrets_ = split_config(cred.config)
+    return ProjectCredential(api_key=key, config={**plain, **secrets_}, exists=True)
 
 
 def credential_get_key(project, backend: str) -> str | None:
@@ -165,15 +289,11 @@ def credential_data(*, project, backend: str, credential: Credential | None = No
     }
 
 
-SECRET_CONFIG_KEYS = ("webhook_secret",)
-
-
 def public_config(config: dict[str, Any] | None) -> dict[str, Any]:
     """Config as shown in the API: secrets in it (the webhook secret) only say they are set."""
-    out = dict(config or {})
-    for name in SECRET_CONFIG_KEYS:
-        if out.get(name):
-            out[name] = "(set)"
+    out = plain_config(config)
+    for name in secret_names(config):
+        out[name] = SECRET_SET
     return out
 
 
@@ -240,21 +360,27 @@ def credential_set(
         if cred is None:
             cred = Credential(project=access.project, backend=backend, encrypted="", hint="", config={})
         if config is not None:
-            for name in SECRET_CONFIG_KEYS:  # "(set)" sent back unchanged keeps the stored secret
-                if config.get(name) == "(set)":
-                    config[name] = (cred.config or {}).get(name, "")
+            try:
+                _, stored_secrets = split_config(cred.config)
+            except CredentialUnreadable:
+                stored_secrets = {}
+            secrets_ = {}
+            for name in [n for n in config if is_secret_config_key(n)]:
+                value = config.pop(name)
+                # "(set)" sent back unchanged keeps the stored secret
+                secrets_[name] = stored_secrets.get(name, "") if value == SECRET_SET else value
+            cred.config = join_config(config, secrets_)
         if api_key is not None:
             cred.encrypted = encrypt(api_key) if api_key else ""
             cred.hint = hint_for(api_key) if api_key else ""
-        if config is not None:
-            cred.config = config
         cred.updated_by = access.user
         cred.save()
         from apps.projects.events import record_event
 
         record_event(
             project=access.project, actor=access.user, type="credential.updated",
-            data={"backend": backend, "configured": bool(cred.encrypted), "hint": cred.hint},
+            # No hint: every member gets this event (the settings page refetches the key list).
+            data={"backend": backend, "configured": bool(cred.encrypted)},
         )
     logger.info("provider settings for %s changed in project %s by %s", backend, access.project.pk, access.user.pk)
     return cred
@@ -270,5 +396,61 @@ def credential_delete(*, access: Access, backend: str) -> None:
 
             record_event(
                 project=access.project, actor=access.user, type="credential.updated",
-                data={"backend": backend, "configured": False, "hint": ""},
+                data={"backend": backend, "configured": False},
             )
+
+
+# --- key rotation --------------------------------------------------------------------------
+
+
+@dataclass
+class RotationReport:
+    rotated: int = 0  # re-encrypted with the newest key (or secrets moved out of plain text)
+    current: int = 0  # already used it: nothing written
+    unreadable: int = 0  # no configured key reads them: their keys must be entered again
+    unreadable_rows: list[str] | None = None
+
+
+def credentials_rotate(*, old_secret_keys: list[str] | None = None) -> RotationReport:
+    """Re-encrypt every stored API key and config secret with the newest credentials key.
+
+    Idempotent: a row that already uses the newest key is not written. ``old_secret_keys``:
+    former SECRET_KEY values whose derived keys may have encrypted old rows."""
+    from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+    keys = list(_fernet_keys()) + [_derived_from_secret_key(k) for k in (old_secret_keys or []) if k]
+    reader = MultiFernet([Fernet(k) for k in dict.fromkeys(keys)])
+    newest = Fernet(keys[0])
+
+    def _current(token: str) -> bool:
+        try:
+            newest.decrypt(token.encode("ascii"))
+        except (InvalidToken, ValueError, TypeError):
+            return False
+        return True
+
+    report = RotationReport(unreadable_rows=[])
+    for pk in Credential.objects.order_by("created_at").values_list("pk", flat=True):
+        with transaction.atomic():
+            cred = Credential.objects.select_for_update().get(pk=pk)
+            config = dict(cred.config or {})
+            token = config.get(ENCRYPTED_CONFIG_KEY)
+            plain_secrets = [n for n in config if n != ENCRYPTED_CONFIG_KEY and is_secret_config_key(n)]
+            if (not cred.encrypted or _current(cred.encrypted)) and (not token or _current(str(token))) and not plain_secrets:
+                report.current += 1
+                continue
+            try:
+                encrypted = reader.rotate(cred.encrypted.encode("ascii")).decode("ascii") if cred.encrypted else ""
+                secrets_ = json.loads(reader.decrypt(str(token).encode("ascii"))) if token else {}
+            except (InvalidToken, ValueError, TypeError):
+                report.unreadable += 1
+                report.unreadable_rows.append(f"{cred.project_id}/{cred.backend}")
+                continue
+            for name in plain_secrets:
+                secrets_.setdefault(name, config.pop(name))
+            config.pop(ENCRYPTED_CONFIG_KEY, None)
+            cred.encrypted = encrypted
+            cred.config = join_config(config, secrets_)
+            cred.save(update_fields=["encrypted", "config", "updated_at"])
+            report.rotated += 1
+    return report

@@ -11,7 +11,7 @@ from apps.core.errors import NotFound, ValidationError
 from apps.projects.access import Access, project_access
 
 from . import ledger
-from .credentials import CredentialUnreadable, ProjectCredential, credential_get_key, credential_load
+from .credentials import CredentialUnreadable, ProjectCredential, credential_get_key, credential_load, plain_config
 from .models import GenerationJob, JobState, LedgerEntry, LedgerKind
 from .planning import backend_context
 from .registry import all_backends
@@ -99,7 +99,7 @@ def backend_list(*, access: Access | None = None) -> list[dict[str, Any]]:
         from .models import Credential
 
         for cred in Credential.objects.filter(project=access.project):
-            configs[cred.backend] = dict(cred.config or {})
+            configs[cred.backend] = plain_config(cred.config)  # secrets stay encrypted
             if cred.encrypted and credential_get_key(access.project, cred.backend):
                 configured_keys.add(cred.backend)
     out = []

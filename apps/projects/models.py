@@ -120,3 +120,32 @@ class ActivityEvent(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["project", "-created_at"], name="activity_project_recent")]
+
+
+class InvitationState(models.TextChoices):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class Invitation(BaseModel):
+    """A director or producer asked someone, by username, to join the project.
+
+    ``username`` is what was typed; ``invitee`` the user of that name when the invitation
+    was made (None when there was none: such an invitation looks the same to the project
+    and can never be accepted, so the project learns nothing about which names exist, and
+    someone who signs up under that name later does not inherit it)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    username = models.CharField(max_length=150)
+    invitee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    state = models.CharField(max_length=16, choices=InvitationState.choices, default=InvitationState.PENDING)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["invitee", "state"], name="invitation_invitee_state")]

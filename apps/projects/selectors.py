@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .access import Access
-from .models import ActivityEvent, Invite, Membership, Project, Reference
+from .models import ActivityEvent, Invitation, InvitationState, Invite, Membership, Project, Reference
 
 
 def project_list(*, user):
@@ -26,6 +27,24 @@ def membership_list(*, access: Access):
 
 def invite_list(*, access: Access):
     return Invite.objects.filter(project=access.project).order_by("-created_at")
+
+
+def invitation_list(*, access: Access):
+    """The project's pending invitations by username (directors and producers see them)."""
+    return (
+        Invitation.objects.filter(project=access.project, state=InvitationState.PENDING, expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def my_invitations(*, user):
+    """Invitations waiting for ``user``'s answer."""
+    return (
+        Invitation.objects.filter(invitee=user, state=InvitationState.PENDING, expires_at__gt=timezone.now())
+        .select_related("project", "invited_by")
+        .order_by("-created_at")
+    )
 
 
 def reference_list(*, access: Access):

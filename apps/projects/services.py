@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -18,7 +18,7 @@ from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 
 from .access import MANAGERS, Access
 from .events import person, record_event
-from .models import Invite, Membership, Project, Reference, Role
+from .models import Invitation, InvitationState, Invite, Membership, Project, Reference, Role
 
 User = get_user_model()
 
@@ -177,6 +177,7 @@ def _check_role(role: str) -> None:
 
 
 def membership_add(*, access: Access, username: str, role: str) -> Membership:
+    """Add a user straight away (demo data, scripts). The API invites instead (member_invite)."""
     access.require(*MANAGERS, action="add members")
     _check_role(role)
     if role == Role.DIRECTOR and not access.is_director:
@@ -191,6 +192,85 @@ def membership_add(*, access: Access, username: str, role: str) -> Membership:
     except IntegrityError:
         raise Conflict(f"{user.username} is already a member of this project.", code="already_member")
     return membership
+
+
+# --- invitations by username --------------------------------------------------------------
+
+INVITATION_DAYS = 30
+
+
+def _pending(qs):
+    return qs.filter(state=InvitationState.PENDING, expires_at__gt=timezone.now())
+
+
+def member_invite(*, access: Access, username: str, role: str) -> Invitation | None:
+    """Invite someone by username; they join when they accept (see invitation_accept).
+
+    Whether or not such a user exists, the caller sees the same: the same answer and a
+    pending invitation in the project's list (one for a name nobody has can never be
+    accepted). Inviting a pending name again changes the role and restarts the clock; a
+    name that is already a member gets nothing new. Returns the invitation (None for a member)."""
+    access.require(*MANAGERS, action="invite members")
+    _check_role(role)
+    if role == Role.DIRECTOR and not access.is_director:
+        raise PermissionDenied("Only a director can make someone a director.")
+    name = (username or "").strip()
+    if not name or len(name) > 150:
+        raise ValidationError("Type the username of the person to invite (up to 150 characters).", fields={"username": ["Invalid username."]})
+    user = User.objects.filter(username__iexact=name).first()
+    if user is not None and Membership.objects.filter(project=access.project, user=user).exists():
+        return None
+    expires_at = timezone.now() + timedelta(days=INVITATION_DAYS)
+    with transaction.atomic():
+        existing = _pending(Invitation.objects.select_for_update().filter(project=access.project, username__iexact=name)).first()
+        if existing is not None:
+            existing.role, existing.expires_at, existing.invited_by = role, expires_at, access.user
+            existing.invitee = user
+            existing.save(update_fields=["role", "expires_at", "invited_by", "invitee", "updated_at"])
+            return existing
+        return Invitation.objects.create(
+            project=access.project, username=user.username if user else name, invitee=user, role=role,
+            expires_at=expires_at, invited_by=access.user,
+        )
+
+
+def invitation_cancel(*, access: Access, invitation: Invitation) -> None:
+    access.require(*MANAGERS, action="cancel invitations")
+    Invitation.objects.filter(pk=invitation.pk, project=access.project, state=InvitationState.PENDING).update(
+        state=InvitationState.CANCELLED, responded_at=timezone.now()
+    )
+
+
+def _my_invitation(user, invitation_id) -> Invitation:
+    invitation = Invitation.objects.select_for_update().select_related("project").filter(pk=invitation_id, invitee=user).first()
+    if invitation is None or invitation.state in (InvitationState.CANCELLED, InvitationState.DECLINED):
+        raise NotFound("No such invitation (it may have been cancelled).")
+    if invitation.state == InvitationState.PENDING and invitation.expires_at <= timezone.now():
+        raise Conflict("This invitation has expired; ask the director for a new one.", code="invitation_expired")
+    return invitation
+
+
+def invitation_accept(*, user, invitation_id) -> Membership:
+    """Join the project the invitation is for, in its role (accepting twice is harmless)."""
+    with transaction.atomic():
+        invitation = _my_invitation(user, invitation_id)
+        membership = Membership.objects.filter(project=invitation.project, user=user).first()
+        if membership is None:
+            membership = Membership.objects.create(project=invitation.project, user=user, role=invitation.role)
+            record_event(project=invitation.project, actor=user, type="member.added", data=_member_data(membership))
+        if invitation.state == InvitationState.PENDING:
+            invitation.state, invitation.responded_at = InvitationState.ACCEPTED, timezone.now()
+            invitation.save(update_fields=["state", "responded_at", "updated_at"])
+    return membership
+
+
+def invitation_decline(*, user, invitation_id) -> None:
+    with transaction.atomic():
+        invitation = _my_invitation(user, invitation_id)
+        if invitation.state != InvitationState.PENDING:
+            raise Conflict("This invitation has already been accepted.", code="invitation_accepted")
+        invitation.state, invitation.responded_at = InvitationState.DECLINED, timezone.now()
+        invitation.save(update_fields=["state", "responded_at", "updated_at"])
 
 
 def _member_data(m: Membership) -> dict[str, Any]:
@@ -306,7 +386,8 @@ def _reference_images(access: Access, image_ids: list[str] | None):
         return []
     ids = list(dict.fromkeys(str(i) for i in image_ids))
     found = {str(m.pk): m for m in MediaFile.objects.filter(pk__in=ids, project=access.project)}
-    for media in MediaFile.objects.filter(upload__pk__in=[i for i in ids if i not in found], upload__owner=access.user):
+    uploads = MediaFile.objects.filter(upload__pk__in=[i for i in ids if i not in found], upload__owner=access.user)
+    for media in uploads.filter(Q(upload__project__isnull=True) | Q(upload__project=access.project)):
         if media.project_id not in (None, access.project.pk):
             continue
         if media.project_id is None:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from apps.projects.models import Invite, Membership
+from apps.projects.models import Invitation, Invite, Membership
 from tests.conftest import PERSONAS, make_shot, make_user
 
 from .helpers import (
@@ -162,10 +164,14 @@ CASES: list[Case] = [
          allow(200, "director")),
     # members
     Case("members list", "get", lambda c: f"{API}/projects/{c.project.pk}/members/", None, members(200)),
+    # Adding by username invites (202, the same answer whether or not the name exists).
     Case("members add artist", "post", lambda c: f"{API}/projects/{c.project.pk}/members/", new_user("artist"),
-         allow(201, *MANAGERS)),
+         allow(202, *MANAGERS)),
     Case("members add director", "post", lambda c: f"{API}/projects/{c.project.pk}/members/", new_user("director"),
-         allow(201, "director")),
+         allow(202, "director")),
+    Case("invitations list", "get", lambda c: f"{API}/projects/{c.project.pk}/invitations/", None, allow(200, *MANAGERS)),
+    Case("invitation cancel", "delete", invitation_url("cancel"), None, allow(204, *MANAGERS)),
+    Case("my invitations", "get", lambda c: f"{API}/me/invitations/", None, signed_in(200)),
     Case("member patch viewer->artist", "patch", member_url("viewer"), lambda c: {"role": "artist"}, allow(200, *MANAGERS)),
     Case("member patch artist->director", "patch", member_url("artist"), lambda c: {"role": "director"}, allow(200, "director")),
     Case("member demote last director", "patch", member_url("director"), lambda c: {"role": "producer"},

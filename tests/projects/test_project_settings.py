@@ -119,7 +119,7 @@ class TestActivity:
         assert not ActivityEvent.objects.filter(project=crew.project, type="project.updated").exists()
 
     def test_member_events_name_the_person_by_display_name(self, crew):
-        from tests.conftest import make_user
+        from tests.conftest import client_for, make_user
 
         newcomer = make_user()
         newcomer.first_name, newcomer.last_name = "Ana", "Lima"
@@ -127,6 +127,8 @@ class TestActivity:
         crew.client("director").post(
             f"{API}/projects/{crew.project.pk}/members/", {"username": newcomer.username, "role": "artist"}, format="json"
         )
+        invitation = client_for(newcomer).get(f"{API}/me/invitations/").json()[0]
+        client_for(newcomer).post(f"{API}/me/invitations/{invitation['id']}/accept/")
         feed = crew.client("director").get(f"{API}/projects/{crew.project.pk}/activity/").json()
         entry = next(e for e in feed if e["type"] == "member.added")
         assert entry["data"]["user"]["display_name"] == "Ana Lima"

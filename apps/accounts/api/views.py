@@ -8,8 +8,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts import lockout
 from apps.accounts.services import display_name, token_for, user_register
 from apps.core.errors import DomainError
+from apps.core.throttling import SignupThrottle
 
 
 class CredentialsIn(serializers.Serializer):
@@ -50,6 +52,17 @@ class InvalidCredentials(DomainError):
     default_detail = "Wrong username or password."
 
 
+def _sign_in(request, *, username: str, password: str):
+    """The user for these credentials; 429 while the account or the address is locked out
+    (apps/accounts/lockout.py), 400 for wrong ones (which count towards a lockout)."""
+    lockout.check(request, username)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        lockout.check(request, username)  # this failure may have been the one that locks
+        raise InvalidCredentials()
+    return user
+
+
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -58,14 +71,13 @@ class TokenView(APIView):
     def post(self, request):
         data = CredentialsIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
-        if user is None:
-            raise InvalidCredentials()
+        user = _sign_in(request, **data.validated_data)
         return Response({"token": token_for(user=user).key, "user": me_data(user)})
 
 
 class RegisterView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [SignupThrottle]
 
     @extend_schema(request=RegisterIn, responses={201: MeOut})
     def post(self, request):
@@ -93,9 +105,7 @@ class SessionView(APIView):
         _enforce_csrf(request)
         data = CredentialsIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
-        if user is None:
-            raise InvalidCredentials()
+        user = _sign_in(request, **data.validated_data)
         login(request, user)
         return Response(me_data(user))
 

@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.throttling import GenerateThrottle
 from apps.generation import connection, credentials, selectors, services
 from apps.production.api.serializers import take_out
 from apps.production.selectors import shot_get
@@ -27,6 +28,8 @@ class BackendListView(APIView):
 
 
 class GenerateView(APIView):
+    throttle_classes = [GenerateThrottle]  # per user: MONTAGE_THROTTLE_RATES
+
     @extend_schema(request=s.GenerateIn, responses={202: OpenApiTypes.OBJECT})
     def post(self, request, shot_id):
         access, shot = shot_get(user=request.user, shot_id=shot_id)

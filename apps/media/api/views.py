@@ -7,12 +7,15 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.throttling import UploadCreateThrottle
 from apps.media import selectors, services
 
 from . import serializers as s
 
 
 class UploadCreateView(APIView):
+    throttle_classes = [UploadCreateThrottle]  # per user: MONTAGE_THROTTLE_RATES
+
     @extend_schema(request=s.UploadIn, responses={201: dict})
     def post(self, request):
         data = s.UploadIn(data=request.data)

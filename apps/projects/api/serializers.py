@@ -79,8 +79,33 @@ def project_out(project, *, role: str | None = None) -> dict:
 
 
 class MemberIn(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+def invitation_out(invitation) -> dict:
+    """A pending invitation as the project's directors and producers see it."""
+    return {
+        "id": str(invitation.pk),
+        "username": invitation.username,
+        "role": invitation.role,
+        "invited_by": user_brief(invitation.invited_by),
+        "created_at": invitation.created_at,
+        "expires_at": invitation.expires_at,
+    }
+
+
+def my_invitation_out(invitation) -> dict:
+    """An invitation as the invited person sees it."""
+    project = invitation.project
+    return {
+        "id": str(invitation.pk),
+        "project": {"id": str(project.pk), "title": project.title},
+        "role": invitation.role,
+        "invited_by": user_brief(invitation.invited_by),
+        "created_at": invitation.created_at,
+        "expires_at": invitation.expires_at,
+    }
 
 
 class MemberUpdateIn(serializers.Serializer):
@@ -144,5 +169,13 @@ def reference_out(ref, request=None) -> dict:
     }
 
 
+# Never in the feed, whoever reads it (older rows may still carry them).
+_PRIVATE_EVENT_DATA = {"credential.updated": {"hint"}}
+
+
 def activity_out(event) -> dict:
-    return {"id": str(event.pk), "type": event.type, "actor": user_brief(event.actor), "data": event.data, "at": event.created_at}
+    data = event.data
+    private = _PRIVATE_EVENT_DATA.get(event.type)
+    if private and isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in private}
+    return {"id": str(event.pk), "type": event.type, "actor": user_brief(event.actor), "data": data, "at": event.created_at}

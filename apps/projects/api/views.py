@@ -6,9 +6,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
+from apps.core.throttling import InviteAcceptThrottle
 from apps.projects import selectors, services
 from apps.projects.access import project_access
-from apps.projects.models import Membership, Project, Reference
+from apps.projects.models import Invitation, Membership, Project, Reference
 
 from . import serializers as s
 
@@ -65,13 +66,63 @@ class MemberListView(APIView):
         access = project_access(user=request.user, project_id=project_id)
         return Response([s.member_out(m) for m in selectors.membership_list(access=access)])
 
-    @extend_schema(request=s.MemberIn, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.MemberIn, responses={202: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
+        """Invite someone by username. The answer is the same whether or not the name exists."""
         access = project_access(user=request.user, project_id=project_id)
         data = s.MemberIn(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.membership_add(access=access, **data.validated_data)
-        return Response(s.member_out(membership), status=status.HTTP_201_CREATED)
+        services.member_invite(access=access, **data.validated_data)
+        name, role = data.validated_data["username"].strip(), data.validated_data["role"]
+        return Response(
+            {
+                "detail": f"If someone is called {name}, they are invited as {role}; they join when they accept.",
+                "username": name,
+                "role": role,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ProjectInvitationListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id)
+        access.require("director", "producer", action="see pending invitations")
+        return Response([s.invitation_out(i) for i in selectors.invitation_list(access=access)])
+
+
+class ProjectInvitationDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id, invitation_id):
+        access = project_access(user=request.user, project_id=project_id)
+        invitation = Invitation.objects.filter(pk=_uuid_or_404(invitation_id, "invitation"), project=access.project).first()
+        if invitation is None:
+            raise NotFound("No such invitation.")
+        services.invitation_cancel(access=access, invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyInvitationListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response([s.my_invitation_out(i) for i in selectors.my_invitations(user=request.user)])
+
+
+class MyInvitationAcceptView(APIView):
+    throttle_classes = [InviteAcceptThrottle]
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, invitation_id):
+        membership = services.invitation_accept(user=request.user, invitation_id=_uuid_or_404(invitation_id, "invitation"))
+        return Response({**s.member_out(membership), "project": s.project_out(membership.project, role=membership.role)})
+
+
+class MyInvitationDeclineView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, invitation_id):
+        services.invitation_decline(user=request.user, invitation_id=_uuid_or_404(invitation_id, "invitation"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MemberDetailView(APIView):
@@ -145,6 +196,8 @@ class InvitePeekView(APIView):
 
 
 class InviteAcceptView(APIView):
+    throttle_classes = [InviteAcceptThrottle]
+
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, token):
         membership = services.invite_accept(user=request.user, token=token)
