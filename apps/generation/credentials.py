@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.errors import NotFound, ValidationError
+from apps.core.netguard import address_error
 from apps.projects.access import Access
 from apps.projects.models import Role
 
@@ -328,6 +329,19 @@ def _clean_config(config: Any) -> dict[str, Any]:
     return config
 
 
+ADDRESS_CONFIG_KEYS = {"base_url": "base URL", "host": "host"}
+
+
+def _address_errors(config: dict[str, Any]) -> dict[str, str]:
+    """A base_url/host a worker would refuse to call (loopback, private, link-local, ...)."""
+    errors: dict[str, str] = {}
+    for name, label in ADDRESS_CONFIG_KEYS.items():
+        problem = address_error(str(config.get(name) or ""), field=label) if config.get(name) else ""
+        if problem:
+            errors[name] = problem
+    return errors
+
+
 def require_manager(access: Access) -> None:
     access.require(Role.DIRECTOR, Role.PRODUCER, action="manage provider keys")
 
@@ -351,7 +365,7 @@ def credential_set(
             raise ValidationError("An API key has no spaces or line breaks.", fields={"api_key": ["Contains whitespace."]})
     config = _clean_config(config) if config is not None else None
     if config is not None:
-        errors = found.config_errors(config)
+        errors = {**found.config_errors(config), **_address_errors(config)}
         if errors:
             first = next(iter(errors.values()))
             raise ValidationError(first, fields={name: [message] for name, message in errors.items()})

@@ -72,7 +72,10 @@ def backend_context(backend: Backend, cred: ProjectCredential, *, job=None) -> B
     """What ``backend`` gets for the project's ``cred`` (and, for a job's calls, its scratch folder)."""
     urls = getattr(settings, "MONTAGE_BACKEND_URLS", {}) or {}
     base_url = urls.get(backend.name) or cred.config.get("base_url") or backend.default_base_url
+    # An address a member typed (not the operator's, not the provider's): its error bodies are never shown.
+    typed = not urls.get(backend.name) and bool(cred.config.get("base_url") or cred.config.get("host"))
     return BackendContext(
+        address_from_project=typed,
         api_key=cred.api_key,
         base_url=str(base_url or "").rstrip("/"),
         config=dict(cred.config),

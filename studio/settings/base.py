@@ -229,6 +229,10 @@ MONTAGE_CREDENTIALS_KEY = env("MONTAGE_CREDENTIALS_KEY", default="")
 # Override a provider's base URL (tests point these at local fake servers):
 # MONTAGE_BACKEND_URLS='{"runway": "http://127.0.0.1:9001"}'
 MONTAGE_BACKEND_URLS = env.json("MONTAGE_BACKEND_URLS", default={})
+# Private addresses that provider calls may reach anyway (comma-separated host names,
+# addresses and networks), e.g. a ComfyUI box on the LAN: "comfy.lan,192.168.1.20,10.0.0.0/8".
+# Everything else that is loopback, private, link-local or metadata is refused (apps.core.netguard).
+MONTAGE_PROVIDER_ALLOWED_HOSTS = env("MONTAGE_PROVIDER_ALLOWED_HOSTS", default="")
 # Concurrency per backend and credential, shared by all workers (Redis); overrides defaults.
 MONTAGE_BACKEND_CONCURRENCY = env.json("MONTAGE_BACKEND_CONCURRENCY", default={})
 MONTAGE_GENERATION_STUCK_SECONDS = env.int("MONTAGE_GENERATION_STUCK_SECONDS", default=2 * 3600)

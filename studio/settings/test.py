@@ -15,6 +15,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# The provider fakes listen on loopback: allow it explicitly (tests/security/test_ssrf.py
+# takes it away again to prove the refusal).
+MONTAGE_PROVIDER_ALLOWED_HOSTS = "127.0.0.1,localhost,::1"
 
 # Each pytest process gets its own PostgreSQL test database, so that parallel runs on one
 # server (developers, CI) never drop each other's.

@@ -160,17 +160,20 @@ class BackendContext:
     # Local backends doing their work inside ``submit`` call this with the fraction done
     # (0.0-1.0) as they go; the job machinery turns it into job progress (throttled).
     progress: Callable[[float], None] | None = None
+    # True when ``base_url`` (or a ComfyUI ``host`` in ``config``) was typed by a project
+    # member rather than set by the provider's default or the operator: error bodies from it
+    # are then never shown, only the HTTP status (see backends.http).
+    address_from_project: bool = False
 
     def report_progress(self, fraction: float) -> None:
         if self.progress is not None:
             self.progress(fraction)
 
     def session(self):
-        import requests
+        """A requests Session through the guarded client (apps.core.netguard)."""
+        from apps.core.netguard import session
 
-        s = requests.Session()
-        s.headers["User-Agent"] = "Montage/1.0"
-        return s
+        return session()
 
 
 @dataclass

@@ -31,7 +31,10 @@ Connection test (``test_connection``, the settings' "Test connection" button):
     GET /system_stats -> {system: {comfyui_version, ...}, devices: [{name, type, vram_total, ...}]}
     GET /queue        -> jobs running and waiting
     GET /object_info  -> every node class this ComfyUI has (the workflow's nodes are looked up)
-Every HTTP call goes through ``_request`` (one place to guard outgoing addresses later).
+Every HTTP call goes through ``_request`` and the guarded client (``backends.http.send``): a
+host that is loopback, private or link-local is refused unless the operator allows it in
+``MONTAGE_PROVIDER_ALLOWED_HOSTS``. Error bodies from a host a project member typed are
+shown only as ComfyUI's own structured errors (``node_errors``, execution errors), never raw.
 
 Idempotency: we send our own ``prompt_id`` (the job's idempotency key). ComfyUI itself does
 not refuse a known prompt_id - it would queue the graph again - so ``submit`` first looks
@@ -75,7 +78,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import raise_for_status, stream_to_file
+from .http import AddressNotAllowed, raise_for_status, send, stream_to_file
 
 PROVIDER = "ComfyUI"
 DEFAULT_PORT = 8188
@@ -230,12 +233,16 @@ class ComfyUIBackend(Backend):
         problem = self.config_problem(ctx.config, ctx.base_url)
         if problem:
             return {"ok": False, "detail": problem, "info": {}}
-        quick = BackendContext(base_url=ctx.base_url, config=ctx.config, timeout=min(ctx.timeout, 5.0))
+        quick = BackendContext(
+            base_url=ctx.base_url, config=ctx.config, timeout=min(ctx.timeout, 5.0), address_from_project=ctx.address_from_project
+        )
         host = urlsplit(self._base(quick)).netloc
         try:
             stats = self._get_json(quick, "/system_stats")
             queue = self._get_json(quick, "/queue")
             nodes = self._get_json(quick, "/object_info")
+        except AddressNotAllowed as exc:
+            return {"ok": False, "detail": exc.message, "info": {"host": host}}
         except ProviderError as exc:
             return {"ok": False, "detail": f"No answer from ComfyUI at {host}: {exc.message}", "info": {"host": host}}
         stats = stats if isinstance(stats, dict) else {}
@@ -337,10 +344,15 @@ class ComfyUIBackend(Backend):
         base = self._base(ctx)
         kwargs.setdefault("timeout", ctx.timeout)
         try:
-            return requests.request(method, base + path, **kwargs)
+            return send(ctx, method, base + path, provider=PROVIDER, trusted=not self._typed_by_project(ctx), **kwargs)
         except requests.RequestException as exc:
             host = urlsplit(base).netloc
             raise TransientError(f"ComfyUI: could not reach the GPU box at {host} ({exc.__class__.__name__}).") from None
+
+    @staticmethod
+    def _typed_by_project(ctx: BackendContext) -> bool:
+        """Is the address one a project member typed (the host in the settings), not the operator's?"""
+        return ctx.address_from_project or not ctx.base_url
 
     def _get_json(self, ctx: BackendContext, path: str) -> Any:
         response = self._request(ctx, "GET", path)
@@ -390,7 +402,7 @@ class ComfyUIBackend(Backend):
         if response.status_code >= 400:
             if _already_exists(body, response.text):
                 return SubmitResult(provider_job_id=prompt_id, state="queued", poll_after=3.0, raw={"resubmitted": True})
-            if response.status_code < 500 and isinstance(body, dict) and ("node_errors" in body or "error" in body):
+            if response.status_code < 500 and isinstance(body, dict) and isinstance(body.get("node_errors"), (dict, list)):
                 raise ProviderError(f"ComfyUI refused the workflow: {describe_errors(body)}", status=response.status_code)
             raise_for_status(response, provider=PROVIDER)
             raise ProviderError(f"ComfyUI refused the workflow (HTTP {response.status_code}).", status=response.status_code)
@@ -547,7 +559,8 @@ def _already_exists(body: Any, text: str) -> bool:
 def describe_errors(body: dict[str, Any]) -> str:
     """Readable text from ComfyUI's {error: {message, details}, node_errors: {id: {class_type, errors}}}."""
     parts: list[str] = []
-    for node_id, info in (body.get("node_errors") or {}).items():
+    node_errors = body.get("node_errors")
+    for node_id, info in (node_errors if isinstance(node_errors, dict) else {}).items():
         if not isinstance(info, dict):
             continue
         for err in info.get("errors") or []:
@@ -557,7 +570,5 @@ def describe_errors(body: dict[str, Any]) -> str:
     if not parts:
         err = body.get("error")
         if isinstance(err, dict):
-            parts.append(": ".join(str(x) for x in (err.get("message"), err.get("details")) if x) or json.dumps(err)[:300])
-        elif err:
-            parts.append(str(err)[:300])
+            parts.append(": ".join(str(x) for x in (err.get("message"), err.get("details")) if isinstance(x, str) and x))
     return "; ".join(parts)[:1000] or "no details"

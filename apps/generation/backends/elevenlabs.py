@@ -57,7 +57,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import retry_after_seconds
+from .http import body_trusted, retry_after_seconds, send, status_line
 
 PROVIDER = "ElevenLabs"
 OUTPUT_FORMAT = "mp3_44100_128"
@@ -140,7 +140,7 @@ class ElevenLabsBackend(Backend):
         import requests
 
         try:
-            response = requests.get(f"{base}/v1/voices", headers={"xi-api-key": ctx.api_key}, timeout=min(ctx.timeout, 10))
+            response = send(ctx, "GET", f"{base}/v1/voices", provider=PROVIDER, headers={"xi-api-key": ctx.api_key}, timeout=min(ctx.timeout, 10))
         except requests.RequestException as exc:
             raise TransientError(f"ElevenLabs: could not list the voices ({exc.__class__.__name__}).") from None
         if response.status_code >= 400:
@@ -279,7 +279,7 @@ class ElevenLabsBackend(Backend):
         folder = _workdir(ctx)
         partial = folder / f".elevenlabs-{uuid.uuid4().hex}.part"
         try:
-            with requests.post(url, data=json.dumps(body), headers=headers, stream=True, timeout=timeout) as response:
+            with send(ctx, "POST", url, provider=PROVIDER, data=json.dumps(body), headers=headers, stream=True, timeout=timeout) as response:
                 if response.status_code >= 400:
                     raise_elevenlabs_error(response, ctx.api_key)
                 with open(partial, "wb") as fh:
@@ -293,9 +293,8 @@ class ElevenLabsBackend(Backend):
             partial.unlink(missing_ok=True)
             raise
         if not looks_like_mp3(partial):
-            sample = partial.read_bytes()[:200].decode("utf-8", "replace")
-            partial.unlink(missing_ok=True)
-            raise ProviderError(f"ElevenLabs answered without audio: {_clean(sample, ctx.api_key)!r}", billable=True)
+            partial.unlink(missing_ok=True)  # what it sent instead is not shown (it is not a message)
+            raise ProviderError("ElevenLabs answered without audio (the reply was not an MP3 file).", billable=True)
         provider_job_id = request_id or f"el-{req.idempotency_key or uuid.uuid4().hex}"
         path = folder / _filename(provider_job_id)
         partial.replace(path)
@@ -319,7 +318,7 @@ class ElevenLabsBackend(Backend):
 def raise_elevenlabs_error(response, secret: str = "") -> None:
     status = response.status_code
     try:
-        body = json.loads(response.content or b"null")
+        body = json.loads(response.content or b"null") if body_trusted(response) else None
     except ValueError:
         body = None
     detail = body.get("detail") if isinstance(body, dict) else None
@@ -334,7 +333,7 @@ def raise_elevenlabs_error(response, secret: str = "") -> None:
     elif isinstance(detail, str):
         message = detail
     if not message:
-        message = (getattr(response, "text", "") or "").strip()[:300] or f"HTTP {status}"
+        message = status_line(response)
     message = _clean(message, secret)
     lowered = (code + " " + message).lower()
     if code in _QUOTA_CODES or status == 402 or "quota_exceeded" in lowered:

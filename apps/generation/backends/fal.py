@@ -66,7 +66,7 @@ from .base import (
     TransientError,
     WebhookEvent,
 )
-from .http import error_message, raise_for_status
+from .http import error_message, raise_for_status, send, trusted_json
 
 PROVIDER = "fal.ai"
 STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
@@ -100,7 +100,7 @@ def _detail_text(body: Any) -> str:
         for key in ("detail", "error", "message", "payload_error"):
             if body.get(key):
                 return _detail_text(body[key])
-        return json.dumps(body)[:300]
+        return ""  # no error field: nothing of the body is shown
     if isinstance(body, list):
         parts = []
         for item in body:
@@ -141,7 +141,8 @@ def _check(response, ctx: BackendContext, *, lost_on_404: bool = False) -> None:
         if status == 403 and "locked" in message.lower():
             raise AuthError(f"{PROVIDER} has locked the account: {message}", status=status)
         if status == 422:
-            detail = _detail_text(_json(response)) or message
+            body = trusted_json(response)
+            detail = (_detail_text(body) if body is not None else "") or message
             raise ProviderError(f"{PROVIDER} refused the input (may be billed): {detail}", status=status, billable=True)
         raise_for_status(response, provider=PROVIDER, lost_on_404=lost_on_404)
     except ProviderError as exc:
@@ -153,7 +154,7 @@ def _check(response, ctx: BackendContext, *, lost_on_404: bool = False) -> None:
 def _send(ctx: BackendContext, method: str, url: str, *, check: bool = True, lost_on_404: bool = False, **kwargs):
     kwargs.setdefault("timeout", ctx.timeout)
     try:
-        response = requests.request(method, url, **kwargs)
+        response = send(ctx, method, url, provider=PROVIDER, **kwargs)
     except requests.RequestException as exc:
         raise TransientError(f"{PROVIDER}: could not reach the service ({exc.__class__.__name__}).")
     if check:
@@ -352,7 +353,7 @@ class FalBackend(Backend):
     def _fetch_result(self, response_url: str, raw: dict, ctx: BackendContext) -> PollResult:
         response = _send(ctx, "GET", response_url, headers=self._headers(ctx), check=False)
         status = response.status_code
-        body = _json(response)
+        body = _json(response) if status < 400 else trusted_json(response)
         raw = {**raw, "http_status": status}
         if status < 400:
             return self._completed(body, raw, ctx)

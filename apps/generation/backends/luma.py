@@ -56,7 +56,7 @@ from .base import (
     TransientError,
     WebhookEvent,
 )
-from .http import error_message, raise_for_status, stream_to_file
+from .http import error_message, raise_for_status, send, stream_to_file
 
 PROVIDER = "Luma"
 
@@ -184,7 +184,7 @@ class LumaBackend(Backend):
         headers = {"Authorization": f"Bearer {ctx.api_key}", "Accept": "application/json"}
         kwargs.setdefault("timeout", ctx.timeout)
         try:
-            response = requests.request(method, self._base(ctx) + path, headers=headers, **kwargs)
+            response = send(ctx, method, self._base(ctx) + path, provider=PROVIDER, headers=headers, **kwargs)
         except requests.RequestException as exc:
             raise TransientError(f"Luma: could not reach the service ({exc.__class__.__name__}).") from None
         if response.status_code >= 400:

@@ -38,7 +38,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import error_message, raise_for_status, retry_after_seconds, stream_to_file
+from .http import body_trusted, error_message, raise_for_status, retry_after_seconds, send, stream_to_file
 
 PROVIDER = "OpenAI"
 SIZES_720P = ((1280, 720), (720, 1280))
@@ -71,7 +71,7 @@ def _check(response, ctx: BackendContext, *, lost_on_404: bool = False) -> None:
     try:
         if response.status_code == 429:
             err = _error_body(response)
-            message = str(err.get("message") or error_message(response))
+            message = str((err.get("message") if body_trusted(response) else "") or error_message(response))
             if "insufficient_quota" in (str(err.get("code") or ""), str(err.get("type") or "")):
                 raise QuotaExhausted(f"{PROVIDER} says the account is out of quota: {message}", status=429)
             raise RateLimited(f"{PROVIDER} rate limit: {message}", retry_after=retry_after_seconds(response.headers), status=429)
@@ -85,7 +85,7 @@ def _check(response, ctx: BackendContext, *, lost_on_404: bool = False) -> None:
 def _send(ctx: BackendContext, method: str, url: str, *, lost_on_404: bool = False, **kwargs):
     kwargs.setdefault("timeout", ctx.timeout)
     try:
-        response = requests.request(method, url, **kwargs)
+        response = send(ctx, method, url, provider=PROVIDER, **kwargs)
     except requests.RequestException as exc:
         raise TransientError(f"{PROVIDER}: could not reach the service ({exc.__class__.__name__}).")
     _check(response, ctx, lost_on_404=lost_on_404)

@@ -47,7 +47,7 @@ from .base import (
     TransientError,
     WebhookEvent,
 )
-from .http import raise_for_status
+from .http import raise_for_status, send
 
 PROVIDER = "Replicate"
 STATES = {
@@ -76,7 +76,7 @@ def _send(ctx: BackendContext, method: str, url: str, *, lost_on_404: bool = Fal
     quota words, so it stays a rate limit."""
     kwargs.setdefault("timeout", ctx.timeout)
     try:
-        response = requests.request(method, url, **kwargs)
+        response = send(ctx, method, url, provider=PROVIDER, **kwargs)
     except requests.RequestException as exc:
         raise TransientError(f"{PROVIDER}: could not reach the service ({exc.__class__.__name__}).")
     try:

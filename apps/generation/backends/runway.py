@@ -43,7 +43,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import error_message, raise_for_status, retry_after_seconds
+from .http import error_message, raise_for_status, retry_after_seconds, send
 
 PROVIDER = "Runway"
 API_VERSION = "2024-11-06"
@@ -120,7 +120,7 @@ def _check(response, ctx: BackendContext, *, lost_on_404: bool = False) -> None:
 def _send(ctx: BackendContext, method: str, url: str, *, lost_on_404: bool = False, **kwargs):
     kwargs.setdefault("timeout", ctx.timeout)
     try:
-        response = requests.request(method, url, **kwargs)
+        response = send(ctx, method, url, provider=PROVIDER, **kwargs)
     except requests.RequestException as exc:
         raise TransientError(f"{PROVIDER}: could not reach the service ({exc.__class__.__name__}).")
     _check(response, ctx, lost_on_404=lost_on_404)

@@ -63,7 +63,8 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import error_message, retry_after_seconds
+from .http import body_trusted, error_message, retry_after_seconds
+from .http import send as send_request
 
 PROVIDER = "Google Veo"
 API_VERSION = "v1beta"
@@ -146,7 +147,7 @@ class VeoBackend(Backend):
         headers = {KEY_HEADER: ctx.api_key, "Accept": "application/json"}
         kwargs.setdefault("timeout", ctx.timeout)
         try:
-            response = requests.request(method, f"{self._root(ctx)}/{API_VERSION}/{path}", headers=headers, **kwargs)
+            response = send_request(ctx, method, f"{self._root(ctx)}/{API_VERSION}/{path}", provider=PROVIDER, headers=headers, **kwargs)
         except requests.RequestException as exc:
             raise TransientError(f"Google Veo: could not reach the service ({exc.__class__.__name__}).") from None
         if response.status_code >= 400:
@@ -276,7 +277,10 @@ class VeoBackend(Backend):
             if ctx.api_key and self._trusted(url, ctx):
                 send[KEY_HEADER] = ctx.api_key
             try:
-                with requests.get(url, headers=send, stream=True, allow_redirects=False, timeout=max(ctx.timeout, 60)) as response:
+                with send_request(
+                    ctx, "GET", url, provider=PROVIDER, trusted=False, headers=send, stream=True, allow_redirects=False,
+                    timeout=max(ctx.timeout, 60),
+                ) as response:
                     if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("location"):
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -310,7 +314,7 @@ def raise_google_error(response, *, lost_on_404: bool) -> None:
         body = {}
     err = body.get("error") if isinstance(body, dict) else None
     err = err if isinstance(err, dict) else {}
-    message = str(err.get("message") or error_message(response))
+    message = str((err.get("message") if body_trusted(response) else "") or error_message(response))
     details = err.get("details") if isinstance(err.get("details"), list) else []
     reasons = {str(d.get("reason") or "") for d in details if isinstance(d, dict)}
     if status == 429 or err.get("status") == "RESOURCE_EXHAUSTED":
