@@ -10,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
+from apps.media.asgi import UploadBodyLimit
 from apps.realtime.auth import ProjectAuthMiddlewareStack
 from apps.realtime.routing import websocket_urlpatterns
 
@@ -36,7 +37,7 @@ from studio.runtime import tune_gc  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": UploadBodyLimit(django_asgi_app),  # refuses upload bodies past their declared size
         "websocket": _origin_validator(
             ProjectAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

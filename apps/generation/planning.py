@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from apps.core.errors import Conflict, DomainError, ValidationError
 from apps.media import storage
@@ -154,7 +155,12 @@ def _resolve_media(access: Access, value: Any, *, field_name: str):
     from apps.production.models import Take, TakeStatus
 
     pk = _uuid_or_400(value, field_name)
-    upload = Upload.objects.select_related("media").filter(pk=pk, owner_id=access.user.pk).first()
+    upload = (
+        Upload.objects.select_related("media")
+        .filter(pk=pk, owner_id=access.user.pk)
+        .filter(Q(project__isnull=True) | Q(project=access.project))
+        .first()
+    )
     if upload is not None:
         if upload.status != UploadStatus.COMPLETE or upload.media is None:
             raise ValidationError(

@@ -72,6 +72,10 @@ class UploadMethod(models.TextChoices):
 
 class Upload(BaseModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    # The project the file is for (required for new uploads; empty on uploads made before).
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="uploads"
+    )
     filename = models.CharField(max_length=255)
     size = models.BigIntegerField()
     content_type = models.CharField(max_length=120)
@@ -90,6 +94,7 @@ class Upload(BaseModel):
 
     class Meta:
         ordering = ["-created_at"]  # noqa: RUF012
+        indexes = [models.Index(fields=["status", "consumed_at"], name="upload_status_consumed")]  # noqa: RUF012
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"

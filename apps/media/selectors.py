@@ -8,11 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from django.utils.encoding import filepath_to_uri
 
 from apps.core.errors import NotFound
 
-from . import storage
+from . import signing, storage
 from .models import MediaFile, Upload, UploadMethod, UploadStatus
 
 
@@ -78,10 +77,11 @@ def upload_instructions(upload: Upload) -> dict[str, Any]:
 
 
 def upload_payload(upload: Upload, *, request=None, instructions: bool = False) -> dict[str, Any]:
-    """``{id, status, filename, size, content_type, mode, expires_at, error, media}`` plus, with
+    """``{id, project, status, filename, size, content_type, mode, expires_at, error, media}`` plus, with
     ``instructions`` and while the upload is pending, how to send the bytes."""
     data: dict[str, Any] = {
         "id": str(upload.pk),
+        "project": str(upload.project_id) if upload.project_id else None,
         "status": upload.status,
         "filename": upload.filename,
         "size": upload.size,
@@ -126,28 +126,36 @@ def media_get_for_actor(*, actor, media_id: Any) -> MediaFile:
     raise NotFound("No such media file.")
 
 
-def media_url(key: str, *, request=None) -> str | None:
-    """URL of a stored file (local: ``/media/<key>``; S3: a presigned GET). No database access.
+def media_url(key: str, *, request=None, project_id: Any = None, user_id: Any = None, ttl: int | None = None) -> str | None:
+    """URL of a stored file (local: a signed, expiring ``/media/<key>?…``; S3: a presigned GET).
+    No database access.
+
+    A local URL names the project the file is read through (``project_id``): whoever opens it
+    must be a member then. Without a project it is a link for ``user_id`` (or the requester),
+    e.g. the owner's own upload no project holds yet. See apps.media.signing.
 
     Local URLs stay relative to this server on purpose: behind a TLS-terminating proxy an
     absolute URL built from the request can come out as ``http://`` and be blocked as mixed
-    content. (``request`` is accepted so callers need not change if that ever changes.)"""
+    content."""
     if not key:
         return None
     if storage.use_s3():
         if getattr(settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None):
             return storage.s3_presign_get(key)
         return default_storage.url(key)
-    # Local files: what FileSystemStorage.url gives, without its per-call urljoin (this runs
-    # thousands of times for a long film's timeline).
-    return settings.MEDIA_URL + filepath_to_uri(key).lstrip("/")
+    if not project_id and user_id is None and request is not None:
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+    return signing.media_url_path(key, project_id=project_id, user_id=user_id, ttl=ttl)
 
 
 def media_payload(media: MediaFile | None, *, request=None, detail: bool = False) -> dict[str, Any] | None:
     """The public shape of a media file. Makes no database queries (it is called once per take
-    in lists); ``detail`` adds the probe and the waveform peaks."""
+    in lists); ``detail`` adds the probe and the waveform peaks. File URLs are read through
+    the media's project (or, before a project holds it, are the owner's)."""
     if media is None:
         return None
+    scope = {"project_id": media.project_id} if media.project_id else {"user_id": media.owner_id}
     probe = media.probe or {}
     filmstrip = probe.get("filmstrip") or {}
     data: dict[str, Any] = {
@@ -155,10 +163,10 @@ def media_payload(media: MediaFile | None, *, request=None, detail: bool = False
         "status": media.status,
         "error": media.error,
         "kind": media.kind,
-        "url": media_url(media.storage_key, request=request),
-        "proxy_url": media_url(media.proxy_key, request=request),
-        "thumbnail_url": media_url(media.thumbnail_key, request=request),
-        "filmstrip_url": media_url(media.filmstrip_key, request=request),
+        "url": media_url(media.storage_key, request=request, **scope),
+        "proxy_url": media_url(media.proxy_key, request=request, **scope),
+        "thumbnail_url": media_url(media.thumbnail_key, request=request, **scope),
+        "filmstrip_url": media_url(media.filmstrip_key, request=request, **scope),
         "filmstrip_frames": filmstrip.get("frames") if media.filmstrip_key else None,
         "duration_seconds": media.duration_seconds,
         "fps": media.fps,

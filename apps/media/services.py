@@ -2,32 +2,32 @@
 
 Public API for other apps (all keyword-only):
 
-- ``upload_create(actor, filename, size, content_type)`` → Upload
+- ``upload_create(actor, project_id, filename, size, content_type)`` → Upload (role + quotas)
 - ``upload_receive(actor, upload_id, stream, content_length)`` → Upload (local storage PUT)
 - ``upload_complete(actor, upload_id, parts=None)`` → Upload (with ``.media``)
 - ``upload_consume(actor, upload_id, project)`` → MediaFile (a take is made from the upload)
 - ``media_create_from_file(owner, project, path, filename, content_type="", ingest=True)`` → MediaFile
 - ``media_enqueue_ingest(media)`` / ``media_reingest(media)``
 - ``media_ingest(media_id)`` (the body of the Celery task)
-- ``media_reap_stale()`` → int (called periodically by apps.core.tasks)
+- ``media_reap_stale()`` → int (called periodically by apps.core.tasks; also abandons expired
+  uploads and deletes completed uploads nothing used, ``upload_reap_orphans``)
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import mimetypes
 import os
 import tempfile
-import time
 from datetime import timedelta
 from fnmatch import fnmatch
 from typing import Any, BinaryIO
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.core.errors import (
@@ -38,47 +38,21 @@ from apps.core.errors import (
     UploadIncomplete,
     ValidationError,
 )
+from apps.projects.access import project_access
+from apps.projects.models import Project, Role
 
-from . import ffmpeg, storage
-from .models import (
-    MediaFile,
-    MediaKind,
-    MediaStatus,
-    Upload,
-    UploadMethod,
-    UploadStatus,
-)
-from .probe import SNIFF_BYTES, ProbeError, ProbeResult, probe_file, sniff
+from . import storage
+from .humanize import human_duration, human_size  # noqa: F401 - human_duration: re-exported
+from .ingest import INTERRUPTED_THREE_TIMES, MAX_INGEST_ATTEMPTS, IngestFailed, _notify_takes, _stale_seconds, media_ingest  # noqa: F401 - re-exported: the task and tests use them here
+from .models import MediaFile, MediaStatus, Upload, UploadMethod, UploadStatus
+from .probe import SNIFF_BYTES, sniff
 from .selectors import parse_uuid
 
 logger = logging.getLogger(__name__)
 
-MAX_INGEST_ATTEMPTS = 3
-INTERRUPTED_THREE_TIMES = "Ingest was interrupted three times; upload the file again."
-SERVER_ERROR = "Something went wrong on the server while processing this file; try uploading it again."
-MISSING_FILE = "The stored file is missing; upload it again."
-
-
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            if unit == "bytes":
-                return f"{int(value)} bytes"
-            return f"{value:.1f} {unit}".replace(".0 ", " ")
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover
-
-
-def human_duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, sec = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
-    return f"{sec} s"
+# Pending media whose ingest task has not started for this long (and a stale period) is
+# queued again by the reaper.
+LOST_TASK_SECONDS = 5 * 60
 
 
 # ============================================================================================
@@ -98,9 +72,60 @@ def content_type_allowed(content_type: str) -> bool:
     return any(fnmatch(content_type, p) for p in patterns)
 
 
-def upload_create(*, actor, filename: str, size: int, content_type: str = "") -> Upload:
-    """Start an upload: check the declared size and type, choose how the bytes travel (a PUT to
-    this server, a presigned S3 PUT, or a presigned S3 multipart upload)."""
+# Who may upload into a project: everyone who may put media somewhere in it (takes: directors
+# and artists; audio clips: directors and producers; reference images and generation inputs:
+# directors, producers and artists). Viewers may not.
+UPLOAD_ROLES = (Role.DIRECTOR, Role.PRODUCER, Role.ARTIST)
+
+
+class UploadQuotaExceeded(DomainError):
+    status_code = 413
+    code = "upload_quota_exceeded"
+
+
+class UploadTooLarge(DomainError):
+    status_code = 413
+    code = "upload_too_large"
+
+
+def unattached_uploads():
+    """Uploads whose bytes are stored (or on their way) but that no take, clip or reference
+    holds yet: what the upload quotas count."""
+    now = timezone.now()
+    return (
+        Upload.objects.filter(consumed_at__isnull=True)
+        .filter(Q(status=UploadStatus.COMPLETE) | Q(status=UploadStatus.PENDING, expires_at__gt=now))
+        .filter(Q(media__isnull=True) | Q(media__project__isnull=True))
+    )
+
+
+def _check_quotas(*, actor, project: Project, size: int) -> None:
+    """Refuse an upload that would pass the user's or the project's quota of unattached bytes."""
+    checks = (
+        ("You have", "your", unattached_uploads().filter(owner_id=actor.pk), int(settings.MONTAGE_UPLOAD_QUOTA_BYTES)),
+        ("This project has", "the project's", unattached_uploads().filter(project=project),
+         int(settings.MONTAGE_PROJECT_UPLOAD_QUOTA_BYTES)),
+    )  # fmt: skip
+    for who, whose, qs, limit in checks:
+        if limit <= 0:
+            continue
+        used = int(qs.aggregate(total=Sum("size"))["total"] or 0)
+        if used + size > limit:
+            raise UploadQuotaExceeded(
+                f"{who} {human_size(used)} uploaded that no take, clip or reference uses yet; this file "
+                f"({human_size(size)}) would pass {whose} limit of {human_size(limit)}. Use or finish those "
+                "uploads first (unused ones are deleted after "
+                f"{int(settings.MONTAGE_UPLOAD_ORPHAN_HOURS)} hours).",
+                fields={"size": [f"At most {max(0, limit - used)} more bytes."]},
+            )
+
+
+def upload_create(*, actor, project_id: Any, filename: str, size: int, content_type: str = "") -> Upload:
+    """Start an upload into a project: check the actor's role there, the declared size and type
+    and the quotas, then choose how the bytes travel (a PUT to this server, a presigned S3 PUT,
+    or a presigned S3 multipart upload)."""
+    access = project_access(user=actor, project_id=project_id)  # not a member: 404
+    access.require(*UPLOAD_ROLES, action="upload files")
     filename = (filename or "").strip().replace("\x00", "")
     if not filename:
         raise ValidationError("Give the file a name.", fields={"filename": ["This field is required."]})
@@ -127,22 +152,28 @@ def upload_create(*, actor, filename: str, size: int, content_type: str = "") ->
 
     upload = Upload(
         owner=actor,
+        project=access.project,
         filename=filename,
         size=size,
         content_type=ct,
         expires_at=timezone.now() + timedelta(seconds=int(settings.MONTAGE_UPLOAD_EXPIRES_SECONDS)),
     )
     upload.storage_key = storage.upload_key(upload.pk, filename)
-    if storage.use_s3():
-        if size > int(settings.MONTAGE_UPLOAD_MULTIPART_THRESHOLD):
-            upload.method = UploadMethod.S3_MULTIPART
-            upload.part_size = storage.s3_part_size(size)
-            upload.s3_upload_id = storage.s3_multipart_create(upload.storage_key, content_type=ct)
+    with transaction.atomic():
+        # One upload at a time per user and per project is checked against the quotas.
+        get_user_model()._default_manager.select_for_update().filter(pk=actor.pk).first()
+        Project.objects.select_for_update().filter(pk=access.project.pk).first()
+        _check_quotas(actor=actor, project=access.project, size=size)
+        if storage.use_s3():
+            if size > int(settings.MONTAGE_UPLOAD_MULTIPART_THRESHOLD):
+                upload.method = UploadMethod.S3_MULTIPART
+                upload.part_size = storage.s3_part_size(size)
+                upload.s3_upload_id = storage.s3_multipart_create(upload.storage_key, content_type=ct)
+            else:
+                upload.method = UploadMethod.S3
         else:
-            upload.method = UploadMethod.S3
-    else:
-        upload.method = UploadMethod.LOCAL
-    upload.save()
+            upload.method = UploadMethod.LOCAL
+        upload.save()
     return upload
 
 
@@ -176,11 +207,10 @@ def upload_receive(*, actor, upload_id: Any, stream: BinaryIO, content_length: i
         raise ValidationError("This upload goes straight to object storage; send the bytes to the presigned URL.")
     _require_open(upload)
     too_many = (
-        f"This upload was declared as {human_size(upload.size)} but more bytes were sent; "
-        "start a new upload with the right size."
+        f"This upload was declared as {human_size(upload.size)} but more bytes were sent; start a new upload with the right size."
     )
     if content_length is not None and content_length > upload.size:
-        raise ValidationError(too_many, fields={"size": ["More bytes than declared."]})
+        raise UploadTooLarge(too_many, fields={"size": ["More bytes than declared."]})
 
     fd, tmp = tempfile.mkstemp(prefix=f"{upload.pk}-", suffix=".part", dir=storage.incoming_dir())
     received = 0
@@ -196,8 +226,8 @@ def upload_receive(*, actor, upload_id: Any, stream: BinaryIO, content_length: i
                 if not chunk:
                     break
                 received += len(chunk)
-                if received > upload.size:
-                    raise ValidationError(too_many, fields={"size": ["More bytes than declared."]})
+                if received > upload.size:  # stop reading at once; the partial file is removed below
+                    raise UploadTooLarge(too_many, fields={"size": ["More bytes than declared."]})
                 out.write(chunk)
         os.chmod(tmp, 0o644)
         stored = storage.store_path(upload.storage_key, tmp, move=True)
@@ -322,6 +352,11 @@ def upload_consume(*, actor, upload_id: Any, project) -> MediaFile:
     commits. Permission to add to the project is the caller's check."""
     with transaction.atomic():
         upload = _own_upload(actor, upload_id, lock=True)
+        if upload.project_id is not None and upload.project_id != project.pk:
+            raise ValidationError(
+                "This upload was made for another project; upload the file again here.",
+                fields={"upload": ["Upload of another project."]},
+            )
         if upload.status != UploadStatus.COMPLETE or upload.media_id is None:
             raise ValidationError(
                 "This upload is not complete; send the file and complete the upload first.",
@@ -362,14 +397,42 @@ def upload_reap_expired(*, limit: int = 200) -> int:
     return count
 
 
+def upload_reap_orphans(*, limit: int = 200) -> int:
+    """Delete (file and row) completed uploads that no take, clip or reference took within
+    MONTAGE_UPLOAD_ORPHAN_HOURS of their last change, and failed uploads as old. Media a row of
+    any app still points at is kept. Returns how many uploads were deleted."""
+    cutoff = timezone.now() - timedelta(hours=max(1, int(settings.MONTAGE_UPLOAD_ORPHAN_HOURS)))
+    candidates = (
+        Upload.objects.filter(updated_at__lt=cutoff, consumed_at__isnull=True)
+        .filter(Q(status=UploadStatus.FAILED) | Q(status=UploadStatus.COMPLETE, media__project__isnull=True))
+        .values_list("pk", flat=True)[:limit]
+    )
+    count = 0
+    for upload_id in list(candidates):
+        names: list[str] = []
+        with transaction.atomic():
+            upload = Upload.objects.select_for_update().filter(pk=upload_id, consumed_at__isnull=True).first()
+            if upload is None:
+                continue
+            media = MediaFile.objects.select_for_update().filter(pk=upload.media_id).first() if upload.media_id else None
+            if media is not None:
+                if media.project_id is not None or _in_use(media):
+                    continue  # attached meanwhile
+                names = [n for n in (media.storage_key, media.thumbnail_key, media.filmstrip_key, media.proxy_key) if n]
+                media.delete()
+            names.append(upload.storage_key)
+            upload.delete()
+            transaction.on_commit(lambda names=names: [storage.delete_quietly(n) for n in dict.fromkeys(names)])
+        count += 1
+    return count
+
+
 # ============================================================================================
 # Media files
 # ============================================================================================
 
 
-def media_create_from_file(
-    *, owner, project, path: str, filename: str, content_type: str = "", ingest: bool = True
-) -> MediaFile:
+def media_create_from_file(*, owner, project, path: str, filename: str, content_type: str = "", ingest: bool = True) -> MediaFile:
     """Store a local file (e.g. a generation backend's output) as a MediaFile of ``project``
     and, with ``ingest``, queue its ingest on commit."""
     media = MediaFile(
@@ -437,289 +500,6 @@ def media_discard(*, media_id: Any) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------------------------
-# Ingest
-# --------------------------------------------------------------------------------------------
-
-
-class IngestFailed(Exception):
-    """The file is not usable; ``str(exc)`` is the sentence people see."""
-
-
-def _stale_seconds() -> int:
-    return int(settings.MONTAGE_JOB_STALE_SECONDS)
-
-
-def _claim(media_id: Any) -> MediaFile | None:
-    """Mark the media processing (attempt + 1), or None when there is nothing to do."""
-    try:
-        pk = parse_uuid(media_id, what="media file")
-    except NotFound:
-        return None
-    now = timezone.now()
-    with transaction.atomic():
-        media = MediaFile.objects.select_for_update().filter(pk=pk).first()
-        if media is None or media.status in (MediaStatus.READY, MediaStatus.FAILED):
-            return None
-        if (
-            media.status == MediaStatus.PROCESSING
-            and media.heartbeat_at
-            and media.heartbeat_at > now - timedelta(seconds=_stale_seconds())
-        ):
-            return None  # another worker is on it
-        if media.ingest_attempts >= MAX_INGEST_ATTEMPTS:
-            media.status, media.error, media.heartbeat_at = MediaStatus.FAILED, INTERRUPTED_THREE_TIMES, None
-            media.save(update_fields=["status", "error", "heartbeat_at", "updated_at"])
-            transaction.on_commit(lambda: _notify_takes(media))
-            return None
-        media.status = MediaStatus.PROCESSING
-        media.heartbeat_at = now
-        media.ingest_attempts += 1
-        media.error = ""
-        media.save(update_fields=["status", "heartbeat_at", "ingest_attempts", "error", "updated_at"])
-    return media
-
-
-def _notify_takes(media: MediaFile) -> None:
-    """Tell the production app (takes) and the timeline (audio clips) that this media ended
-    ready or failed."""
-    from apps.production.services import take_media_finished  # local: production imports media
-    from apps.timeline.services import timeline_media_finished
-
-    try:
-        take_media_finished(media=media)
-    except Exception:  # the media row is final; a failure here is the takes' bug
-        logger.exception("take_media_finished failed for media %s", media.pk)
-    try:
-        timeline_media_finished(media=media)
-    except Exception:
-        logger.exception("timeline_media_finished failed for media %s", media.pk)
-
-
-class _Heartbeat:
-    """Touches ``heartbeat_at`` at most every few seconds while ingest works."""
-
-    def __init__(self, media: MediaFile, every: float = 5.0) -> None:
-        self.media_id = media.pk
-        self.every = every
-        self.last = 0.0
-
-    def __call__(self) -> None:
-        now = time.monotonic()
-        if now - self.last < self.every:
-            return
-        self.last = now
-        MediaFile.objects.filter(pk=self.media_id, status=MediaStatus.PROCESSING).update(heartbeat_at=timezone.now())
-
-
-def _sha256(path: str, beat: _Heartbeat) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for i, chunk in enumerate(iter(lambda: fh.read(storage.CHUNK_SIZE), b"")):
-            digest.update(chunk)
-            if i % 256 == 255:
-                beat()
-    return digest.hexdigest()
-
-
-def _check_limits(probe: ProbeResult) -> None:
-    max_w, max_h = int(settings.MONTAGE_MEDIA_MAX_WIDTH), int(settings.MONTAGE_MEDIA_MAX_HEIGHT)
-    noun = {"video": "video", "image": "image", "audio": "audio file"}.get(probe.kind, "file")
-    if probe.width and probe.height and (probe.width > max_w or probe.height > max_h):
-        raise IngestFailed(f"The {noun} is {probe.width}×{probe.height}; the limit is {max_w}×{max_h}.")
-    max_d = float(settings.MONTAGE_MEDIA_MAX_DURATION_SECONDS)
-    if probe.duration_seconds and probe.duration_seconds > max_d:
-        raise IngestFailed(
-            f"The {noun} is {human_duration(probe.duration_seconds)} long; the limit is {human_duration(max_d)}."
-        )
-
-
-def _timeout_message(exc: ffmpeg.FFmpegTimeout) -> str:
-    return f"Processing this file took longer than {human_duration(exc.seconds)} and was stopped; try a shorter or smaller file."
-
-
-def _derive(media: MediaFile, src: str, probe: ProbeResult, workdir: str, beat: _Heartbeat) -> dict[str, Any]:
-    """Make thumbnail, filmstrip, proxy and waveform; store them; return the fields to save."""
-    fields: dict[str, Any] = {"thumbnail_key": "", "filmstrip_key": "", "proxy_key": "", "waveform": []}
-    extra: dict[str, Any] = {}
-    width, height = probe.display_width or probe.width or 0, probe.height or 0
-
-    if probe.kind in (MediaKind.VIDEO, MediaKind.IMAGE) and probe.video_stream is not None:
-        out = os.path.join(workdir, "thumbnail.jpg")
-        at = min(1.0, (probe.duration_seconds or 0) * 0.1) if probe.kind == MediaKind.VIDEO else None
-        try:
-            tw, th = ffmpeg.make_thumbnail(
-                src, out, video_stream=probe.video_stream, display_width=width, height=height, at_seconds=at, heartbeat=beat
-            )
-            fields["thumbnail_key"] = storage.store_path(storage.media_key(media.pk, "thumbnail.jpg"), out)
-            extra["thumbnail"] = {"width": tw, "height": th}
-        except ffmpeg.FFmpegTimeout:
-            raise
-        except ffmpeg.FFmpegError as exc:
-            if probe.kind == MediaKind.IMAGE:
-                raise IngestFailed("This image could not be decoded (it may be damaged).") from exc
-            logger.warning("media %s: no thumbnail: %s %s", media.pk, exc, exc.stderr)
-        beat()
-
-    if probe.kind == MediaKind.VIDEO and probe.video_stream is not None:
-        out = os.path.join(workdir, "filmstrip.jpg")
-        try:
-            strip = ffmpeg.make_filmstrip(
-                src, out, video_stream=probe.video_stream, display_width=width, height=height,
-                duration_seconds=probe.duration_seconds, frame_count=probe.frame_count, heartbeat=beat,
-            )  # fmt: skip
-            fields["filmstrip_key"] = storage.store_path(storage.media_key(media.pk, "filmstrip.jpg"), out)
-            extra["filmstrip"] = strip
-        except ffmpeg.FFmpegTimeout:
-            raise
-        except ffmpeg.FFmpegError as exc:
-            logger.warning("media %s: no filmstrip: %s %s", media.pk, exc, exc.stderr)
-        beat()
-
-        out = os.path.join(workdir, "proxy.mp4")
-        try:
-            pw, ph = ffmpeg.make_proxy(
-                src, out, video_stream=probe.video_stream, audio_stream=probe.audio_stream if probe.has_audio else None,
-                display_width=width, height=height, duration_seconds=probe.duration_seconds, heartbeat=beat,
-            )  # fmt: skip
-        except ffmpeg.FFmpegTimeout:
-            raise
-        except ffmpeg.FFmpegError as exc:
-            logger.info("media %s: proxy failed: %s %s", media.pk, exc, exc.stderr)
-            raise IngestFailed(
-                "This video could not be converted for playback (ffmpeg could not decode it; it may be damaged)."
-            ) from exc
-        fields["proxy_key"] = storage.store_path(storage.media_key(media.pk, "proxy.mp4"), out)
-        extra["proxy"] = {"width": pw, "height": ph, "video_codec": "h264", "audio_codec": "aac" if probe.has_audio else None}
-        beat()
-
-    if probe.kind == MediaKind.AUDIO and probe.audio_stream is not None:
-        out = os.path.join(workdir, "proxy.m4a")
-        try:
-            ffmpeg.make_audio_proxy(
-                src, out, audio_stream=probe.audio_stream, duration_seconds=probe.duration_seconds, heartbeat=beat
-            )
-        except ffmpeg.FFmpegTimeout:
-            raise
-        except ffmpeg.FFmpegError as exc:
-            raise IngestFailed("This audio could not be decoded (it may be damaged).") from exc
-        fields["proxy_key"] = storage.store_path(storage.media_key(media.pk, "proxy.m4a"), out)
-        extra["proxy"] = {"audio_codec": "aac"}
-        beat()
-
-    if probe.has_audio and probe.audio_stream is not None:
-        try:
-            fields["waveform"] = ffmpeg.waveform_peaks(
-                src, audio_stream=probe.audio_stream, duration_seconds=probe.duration_seconds, heartbeat=beat
-            )
-        except ffmpeg.FFmpegTimeout:
-            raise
-        except ffmpeg.FFmpegError as exc:
-            logger.warning("media %s: no waveform: %s %s", media.pk, exc, exc.stderr)
-    fields["_extra"] = extra
-    return fields
-
-
-def _is_missing(exc: BaseException) -> bool:
-    if isinstance(exc, FileNotFoundError):
-        return True
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = str(response.get("Error", {}).get("Code", ""))
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return status == 404 or code in ("404", "NoSuchKey", "NotFound")
-    return False
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Infrastructure trouble (storage or network down, disk full): leave the job for the
-    reaper to retry rather than failing the user's file."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover
-        BotoCoreError = ClientError = ()  # type: ignore[assignment]
-    if isinstance(exc, BotoCoreError):
-        return True
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return status >= 500 or status in (403, 429)
-    return isinstance(exc, OSError)
-
-
-def _finish(media: MediaFile, **fields: Any) -> MediaFile:
-    fields.setdefault("heartbeat_at", None)
-    fields["updated_at"] = timezone.now()
-    updated = MediaFile.objects.filter(pk=media.pk).update(**fields)
-    for key, value in fields.items():
-        setattr(media, key, value)
-    if updated:
-        _notify_takes(media)
-    return media
-
-
-def media_ingest(*, media_id: Any) -> MediaFile | None:
-    """Ingest one media file: checksum, probe, limits, thumbnail, filmstrip, proxy, waveform.
-    Idempotent (returns None when the row is gone, finished, or being worked on). Bad media
-    ends ``failed`` with a readable ``error``; this never raises for bad media."""
-    media = _claim(media_id)
-    if media is None:
-        return None
-    beat = _Heartbeat(media)
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix=f"ingest-{media.pk}-") as workdir,
-            storage.local_copy(media.storage_key, directory=workdir) as src,
-        ):
-                beat()
-                size = os.path.getsize(src)
-                if size == 0:
-                    raise IngestFailed("The file is empty.")
-                sha = _sha256(src, beat)
-                beat()
-                try:
-                    probe = probe_file(src)
-                except ProbeError as exc:
-                    raise IngestFailed(str(exc)) from exc
-                beat()
-                _check_limits(probe)
-                derived = _derive(media, src, probe, workdir, beat)
-    except IngestFailed as exc:
-        logger.info("media %s failed ingest: %s", media.pk, exc)
-        return _finish(media, status=MediaStatus.FAILED, error=str(exc))
-    except ffmpeg.FFmpegTimeout as exc:
-        logger.warning("media %s: ffmpeg timed out: %s", media.pk, exc.stderr)
-        return _finish(media, status=MediaStatus.FAILED, error=_timeout_message(exc))
-    except Exception as exc:  # the worker never dies on one file
-        if _is_missing(exc):
-            logger.warning("media %s: stored file %s is missing", media.pk, media.storage_key)
-            return _finish(media, status=MediaStatus.FAILED, error=MISSING_FILE)
-        if _is_transient(exc) and media.ingest_attempts < MAX_INGEST_ATTEMPTS:
-            # Leave it processing: the reaper re-queues it once the heartbeat is stale.
-            logger.warning("media %s: ingest interrupted (will be retried): %s", media.pk, exc, exc_info=True)
-            return media
-        logger.exception("media %s: ingest crashed", media.pk)
-        return _finish(media, status=MediaStatus.FAILED, error=SERVER_ERROR)
-
-    extra = derived.pop("_extra")
-    probe_data = probe.as_dict()
-    probe_data.update(extra)
-    return _finish(
-        media,
-        status=MediaStatus.READY,
-        error="",
-        kind=probe.kind,
-        sha256=sha,
-        size=size,
-        probe=probe_data,
-        duration_seconds=probe.duration_seconds,
-        width=probe.width,
-        height=probe.height,
-        fps=probe.fps,
-        has_audio=probe.has_audio,
-        **derived,
-    )
-
-
 # ============================================================================================
 # Reaper
 # ============================================================================================
@@ -751,7 +531,9 @@ def media_reap_stale() -> int:
             count += 1
 
     # Pending media that is meant to be ingested (not an upload nobody has used yet) and has
-    # waited a whole stale period: its task was lost. Touch updated_at so it waits again.
+    # waited a whole stale period (and at least LOST_TASK_SECONDS: a task waiting in a busy
+    # media queue is not lost): its task was lost. Touch updated_at so it waits again.
+    cutoff = min(cutoff, timezone.now() - timedelta(seconds=LOST_TASK_SECONDS))
     lost = MediaFile.objects.filter(status=MediaStatus.PENDING, updated_at__lt=cutoff).filter(
         Q(upload__isnull=True) | Q(upload__consumed_at__isnull=False)
     )
@@ -768,4 +550,8 @@ def media_reap_stale() -> int:
         upload_reap_expired()
     except Exception:
         logger.warning("could not reap expired uploads", exc_info=True)
+    try:
+        upload_reap_orphans()
+    except Exception:
+        logger.warning("could not delete unused uploads", exc_info=True)
     return count

@@ -5,8 +5,11 @@ the CMX 3600 EDL, SRT subtitles, the credits and the provenance manifest.
 Media references in the ``.otio`` and the EDL are absolute URLs an editor can fetch: on
 ``MONTAGE_PUBLIC_URL`` when it is set, else on the address the export was asked from (stored
 on the export when it is created), never a guessed host or port. With S3 storage they are
-``s3://bucket/key`` (presigned URLs expire; an editing timeline outlives them). The bundle
-needs no URL at all: its references are relative paths inside the zip.
+``s3://bucket/key`` (presigned URLs expire; an editing timeline outlives them). Local media
+URLs are signed links for the person who made the export, valid for
+``MONTAGE_EXPORT_LINK_DAYS`` and only while they are a member of the project (see
+apps.media.signing). The bundle needs no URL at all: its references are relative paths
+inside the zip.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils.encoding import filepath_to_uri
 
+from apps.media import signing as media_signing
 from apps.media import storage as media_storage
 
 from .deliverables import credits as credits_mod
@@ -42,12 +47,15 @@ def public_base(export_public_url: str = "") -> str:
     return configured or (export_public_url or "").strip().rstrip("/")
 
 
-def media_reference_url(key: str, *, base: str = "") -> str:
+def media_reference_url(key: str, *, base: str = "", project_id: Any = None, user_id: Any = None) -> str:
     """Where an NLE finds a source file (see the module's docstring)."""
     if media_storage.use_s3():
         return f"s3://{settings.AWS_STORAGE_BUCKET_NAME}/{key}"
     media_url = str(settings.MEDIA_URL or "/media/")
-    path = filepath_to_uri(key).lstrip("/")
+    query = urlencode(
+        media_signing.sign_params(key, project_id=project_id, user_id=user_id, ttl=media_signing.export_link_seconds())
+    )
+    path = filepath_to_uri(key).lstrip("/") + "?" + query
     if media_url.startswith(("http://", "https://")):  # media served from their own host
         return f"{media_url.rstrip('/')}/{path}"
     return f"{base}/{media_url.strip('/')}/{path}" if media_url.strip("/") else f"{base}/{path}"
@@ -68,6 +76,8 @@ def write_deliverables(
     export_info: dict[str, Any],
     result_info: dict[str, Any],
     notes: dict[str, Any],
+    project_id: Any = None,
+    user_id: Any = None,
 ) -> list[ArtifactFile]:
     """Write every deliverable into ``out_dir``. ``render_plan`` is the film as rendered (with
     the credits roll when there is one), ``plan`` the cut. A bundle whose media would pass
@@ -75,7 +85,7 @@ def write_deliverables(
     base = public_base(public_url)
 
     def url_for(key: str) -> str:
-        return media_reference_url(key, base=base)
+        return media_reference_url(key, base=base, project_id=project_id, user_id=user_id)
 
     files: list[ArtifactFile] = []
     texts = [

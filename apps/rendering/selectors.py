@@ -47,10 +47,10 @@ def export_list(*, access: Access, limit: int = 50, state: str | None = None) ->
     return exports
 
 
-def artifact_payload(artifact: ExportArtifact, *, request=None) -> dict[str, Any]:
+def artifact_payload(artifact: ExportArtifact, *, request=None, project_id=None) -> dict[str, Any]:
     return {
         "kind": artifact.kind,
-        "url": media_url(artifact.storage_key, request=request),
+        "url": media_url(artifact.storage_key, request=request, project_id=project_id),
         "size": artifact.size,
         "filename": artifact.filename,
         "content_type": artifact.content_type,
@@ -85,5 +85,5 @@ def export_payload(export: Export, *, request=None) -> dict[str, Any]:
         "created_at": export.created_at,
         "started_at": export.started_at,
         "finished_at": export.finished_at,
-        "artifacts": [artifact_payload(a, request=request) for a in artifacts],
+        "artifacts": [artifact_payload(a, request=request, project_id=export.project_id) for a in artifacts],
     }

@@ -650,6 +650,7 @@ def _finish(export: Export, attempt: int, workdir: Path, uploaded: list[str], li
     files += artifacts.write_deliverables(
         plan=plan, render_plan=render_plan, out_dir=out_dir, base_name=base, public_url=export.public_url,
         local_file=local_file, export_info=export_info, result_info=result_info, notes=notes,
+        project_id=export.project_id, user_id=export.created_by_id,
     )
 
     stored: list[tuple[str, str, str, str, int]] = []

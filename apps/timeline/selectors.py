@@ -41,7 +41,7 @@ def shot_extent(*, in_frame: int | None, out_frame: int | None, planned_frames: 
     return start, end, max(end - start, 1)
 
 
-def _pick_out(row: dict, fps: Fraction, request) -> dict:
+def _pick_out(row: dict, fps: Fraction, request, project_id=None) -> dict:
     return {
         "id": str(row["id"]),
         "number": row["number"],
@@ -50,9 +50,9 @@ def _pick_out(row: dict, fps: Fraction, request) -> dict:
         "media": None if row["media_id"] is None else {
             "id": str(row["media_id"]),
             "status": row["media__status"],
-            "proxy_url": media_url(row["media__proxy_key"], request=request),
-            "thumbnail_url": media_url(row["media__thumbnail_key"], request=request),
-            "filmstrip_url": media_url(row["media__filmstrip_key"], request=request),
+            "proxy_url": media_url(row["media__proxy_key"], request=request, project_id=project_id),
+            "thumbnail_url": media_url(row["media__thumbnail_key"], request=request, project_id=project_id),
+            "filmstrip_url": media_url(row["media__filmstrip_key"], request=request, project_id=project_id),
             "duration_seconds": row["media__duration_seconds"],
             "fps": row["media__fps"],
             "width": row["media__width"],
@@ -103,7 +103,7 @@ def _timeline_read(*, project, request=None) -> dict[str, Any]:
         seg_frames = 0
         for shot in shots_by_segment.get(seg["id"], ()):
             pick = picks.get(shot["id"])
-            pick_out = _pick_out(pick, fps, request) if pick else None
+            pick_out = _pick_out(pick, fps, request, project.pk) if pick else None
             length = pick_out["length_frames"] if pick_out else None
             in_frame, out_frame, duration = shot_extent(
                 in_frame=shot["in_frame"], out_frame=shot["out_frame"], planned_frames=shot["duration_frames"], length=length

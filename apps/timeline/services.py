@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.limits import MAX_FRAMES, MAX_POSITION, MAX_TRANSITION_FRAMES, MAX_VOLUME
@@ -159,7 +159,11 @@ class _Editor:
                 else:
                     media = MediaFile.objects.filter(pk=ident, project=self.project).first()
                     if media is None:
-                        media = MediaFile.objects.filter(upload__pk=ident, upload__owner=self.access.user).first()
+                        media = (
+                            MediaFile.objects.filter(upload__pk=ident, upload__owner=self.access.user)
+                            .filter(Q(upload__project__isnull=True) | Q(upload__project=self.project))
+                            .first()
+                        )
                         if media is not None and media.project_id is None:
                             MediaFile.objects.filter(pk=media.pk).update(project=self.project)
             if media is None:

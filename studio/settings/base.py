@@ -165,6 +165,17 @@ MONTAGE_MEDIA_MAX_HEIGHT = env.int("MONTAGE_MEDIA_MAX_HEIGHT", default=8192)
 MONTAGE_MEDIA_MAX_DURATION_SECONDS = env.int("MONTAGE_MEDIA_MAX_DURATION_SECONDS", default=4 * 3600)
 MONTAGE_FFMPEG_TIMEOUT_SECONDS = env.int("MONTAGE_FFMPEG_TIMEOUT_SECONDS", default=300)
 MONTAGE_UPLOAD_EXPIRES_SECONDS = env.int("MONTAGE_UPLOAD_EXPIRES_SECONDS", default=6 * 3600)
+# Bytes uploaded but not yet attached to a take, clip or reference, per user and per project.
+MONTAGE_UPLOAD_QUOTA_BYTES = env.int("MONTAGE_UPLOAD_QUOTA_BYTES", default=20 * 1024**3)
+MONTAGE_PROJECT_UPLOAD_QUOTA_BYTES = env.int("MONTAGE_PROJECT_UPLOAD_QUOTA_BYTES", default=100 * 1024**3)
+# Completed uploads nothing uses are deleted (file and row) after this many hours.
+MONTAGE_UPLOAD_ORPHAN_HOURS = env.int("MONTAGE_UPLOAD_ORPHAN_HOURS", default=24)
+# Signed local media URLs (apps.media.signing): lifetime, and of links in exported timelines.
+MONTAGE_MEDIA_URL_TTL_SECONDS = env.int("MONTAGE_MEDIA_URL_TTL_SECONDS", default=6 * 3600)
+MONTAGE_EXPORT_LINK_DAYS = env.int("MONTAGE_EXPORT_LINK_DAYS", default=30)
+# "" (Django streams the file), "nginx" (X-Accel-Redirect) or "apache" (X-Sendfile).
+MONTAGE_MEDIA_ACCEL = env.str("MONTAGE_MEDIA_ACCEL", default="")
+MONTAGE_MEDIA_ACCEL_PREFIX = env.str("MONTAGE_MEDIA_ACCEL_PREFIX", default="/protected-media/")
 
 MONTAGE_OPEN_SIGNUP = env.bool("MONTAGE_OPEN_SIGNUP", default=True)
 # The studio's public address (https://studio.example): links in e-mails, provider webhooks,

@@ -23,7 +23,9 @@ def test_admin_pages(client, clips, monkeypatch):
     admin = User.objects.create_superuser("boss", "boss@example.com", "pw-Montage-42")
     client.force_login(admin)
     media = stored_media(clips.v24, owner=admin)
-    services.upload_create(actor=admin, filename="a.mp4", size=10, content_type="video/mp4")
+    from tests.conftest import make_project
+
+    services.upload_create(actor=admin, project_id=make_project(admin).pk, filename="a.mp4", size=10, content_type="video/mp4")
     assert client.get("/admin/media/mediafile/").status_code == 200
     assert client.get(f"/admin/media/mediafile/{media.pk}/change/").status_code == 200
     assert client.get("/admin/media/upload/").status_code == 200
@@ -45,7 +47,7 @@ def test_two_takes_racing_for_one_upload(crew, clips, monkeypatch):
 
     monkeypatch.setattr(ingest_media, "delay", lambda media_id: None)
     data = clips.v24.read_bytes()
-    upload = services.upload_create(actor=crew.owner, filename="a.webm", size=len(data), content_type="video/webm")
+    upload = services.upload_create(actor=crew.owner, project_id=crew.project.pk, filename="a.webm", size=len(data), content_type="video/webm")
 
     class Body:
         def __init__(self):

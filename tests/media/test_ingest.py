@@ -192,7 +192,7 @@ def test_take_media_finished_is_called(clips, monkeypatch):
 
 
 def test_unexpected_crash_marks_failed_not_raised(clips, monkeypatch):
-    from apps.media import services as media_services
+    from apps.media import ingest as media_services
 
     def boom(*args, **kwargs):
         raise RuntimeError("bug")

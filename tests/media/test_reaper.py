@@ -92,7 +92,7 @@ def test_lost_pending_media_is_requeued(clips, queued, on_commit, settings, crew
 
 
 def test_expired_pending_uploads_are_abandoned(crew, media_root):
-    upload = services.upload_create(actor=crew.owner, filename="a.mp4", size=4, content_type="video/mp4")
+    upload = services.upload_create(actor=crew.owner, project_id=crew.project.pk, filename="a.mp4", size=4, content_type="video/mp4")
     path = media_root / upload.storage_key
     path.parent.mkdir(parents=True)
     path.write_bytes(b"abcd")

@@ -1,10 +1,15 @@
-"""Local media files under /media/ with Range requests."""
+"""Local media files under /media/ with Range requests (through signed links: see
+tests/security/test_media_urls.py for who may open them)."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from apps.media import signing
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +33,18 @@ def viewer(crew) -> APIClient:
     return client
 
 
+def link(crew, path: str) -> str:
+    """``path`` (``/media/<key>``) signed for the crew's project."""
+    key = unquote(path.removeprefix("/media/"))
+    return path + "?" + "&".join(f"{k}={v}" for k, v in signing.sign_params(key, project_id=crew.project.pk).items())
+
+
 def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def test_whole_file(crew, stored, viewer):
-    r = viewer.get(stored + "proxy.mp4")
+    r = viewer.get(link(crew, stored + "proxy.mp4"))
     assert r.status_code == 200
     assert body(r) == DATA
     assert r["Content-Type"] == "video/mp4"
@@ -47,7 +58,7 @@ def test_whole_file(crew, stored, viewer):
     [("bytes=0-99", 0, 99), ("bytes=100-", 100, 10239), ("bytes=-500", 9740, 10239), ("bytes=10000-99999", 10000, 10239)],
 )
 def test_ranges(crew, stored, header, start, end, viewer):
-    r = viewer.get(stored + "proxy.mp4", HTTP_RANGE=header)
+    r = viewer.get(link(crew, stored + "proxy.mp4"), HTTP_RANGE=header)
     assert r.status_code == 206
     assert r["Content-Range"] == f"bytes {start}-{end}/{len(DATA)}"
     assert r["Content-Length"] == str(end - start + 1)
@@ -55,26 +66,26 @@ def test_ranges(crew, stored, header, start, end, viewer):
 
 
 def test_unsatisfiable_range(crew, stored, viewer):
-    r = viewer.get(stored + "proxy.mp4", HTTP_RANGE="bytes=20000-")
+    r = viewer.get(link(crew, stored + "proxy.mp4"), HTTP_RANGE="bytes=20000-")
     assert r.status_code == 416
     assert r["Content-Range"] == f"bytes */{len(DATA)}"
 
 
 def test_malformed_or_multi_range_serves_everything(crew, stored, viewer):
-    r = viewer.get(stored + "proxy.mp4", HTTP_RANGE="bytes=0-1,5-6")
+    r = viewer.get(link(crew, stored + "proxy.mp4"), HTTP_RANGE="bytes=0-1,5-6")
     assert r.status_code == 200 and body(r) == DATA
 
 
 def test_head_and_conditional(crew, stored, viewer):
     client = viewer
-    r = client.head(stored + "proxy.mp4")
+    r = client.head(link(crew, stored + "proxy.mp4"))
     assert r.status_code == 200 and r["Content-Length"] == str(len(DATA))
-    etag = client.get(stored + "proxy.mp4")["ETag"]
-    assert client.get(stored + "proxy.mp4", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    etag = client.get(link(crew, stored + "proxy.mp4"))["ETag"]
+    assert client.get(link(crew, stored + "proxy.mp4"), HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
 def test_non_media_is_an_attachment(crew, stored, viewer):
-    r = viewer.get(stored + "page.html")
+    r = viewer.get(link(crew, stored + "page.html"))
     assert r.status_code == 200
     assert r["Content-Type"] == "application/octet-stream"
     assert r["Content-Disposition"].startswith("attachment")
@@ -98,33 +109,34 @@ def test_traversal_and_missing_are_404(crew, stored, media_root, path, viewer):
     (media_root / ".incoming").mkdir(exist_ok=True)
     (media_root / ".incoming" / "x.part").write_bytes(b"partial")
     (media_root.parent / "secret").write_bytes(b"secret")
-    r = viewer.get(path)
-    assert r.status_code == 404
+    assert viewer.get(path).status_code == 403  # unsigned
+    assert viewer.get(link(crew, path)).status_code == 404  # signed, but no such file
 
 
 def test_symlink_out_of_media_root_is_404(crew, stored, media_root, viewer):
     outside = media_root.parent / "outside.mp4"
     outside.write_bytes(b"nope")
     (media_root / "media" / "link.mp4").symlink_to(outside)
-    assert viewer.get("/media/media/link.mp4").status_code == 404
+    assert viewer.get(link(crew, "/media/media/link.mp4")).status_code == 404
 
 
-def test_requires_authentication(crew, stored, viewer):
-    assert APIClient().get(stored + "proxy.mp4").status_code == 401
+def test_requires_a_member(crew, stored, viewer):
+    url = link(crew, stored + "proxy.mp4")
+    assert APIClient().get(url).status_code == 403  # nobody signed in
     token = Token.objects.create(user=crew.viewer)
-    r = APIClient().get(stored + "proxy.mp4", HTTP_AUTHORIZATION=f"Token {token.key}")
+    r = APIClient().get(url, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert r.status_code == 200
-    r = APIClient().get(stored + "proxy.mp4", HTTP_AUTHORIZATION="Token nope")
-    assert r.status_code == 401
+    r = APIClient().get(url, HTTP_AUTHORIZATION="Token nope")
+    assert r.status_code == 403
     client = APIClient()
     client.force_login(crew.viewer)  # a browser session
-    assert client.get(stored + "proxy.mp4").status_code == 200
+    assert client.get(url).status_code == 200
 
 
 def test_not_served_when_storage_is_s3(crew, stored, settings, viewer):
     settings.USE_S3 = True
-    assert viewer.get(stored + "proxy.mp4").status_code == 404
+    assert viewer.get(link(crew, stored + "proxy.mp4")).status_code == 404
 
 
 def test_writes_are_refused(crew, stored, viewer):
-    assert viewer.post(stored + "proxy.mp4").status_code == 405
+    assert viewer.post(link(crew, stored + "proxy.mp4")).status_code == 405

@@ -11,7 +11,7 @@ from apps.timeline.models import AudioClip
 from tests.api.helpers import timeline_revision
 
 from .helpers import API
-from .test_uploads_local import upload_bytes
+from .test_uploads_local import _crew_project, upload_bytes  # noqa: F401 - _crew_project: the project uploads name
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,17 @@ from .helpers import API, error, exists
 
 pytestmark = pytest.mark.django_db
 
+# Every upload names its project: the tests here upload into the crew's project.
+_project: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _crew_project(crew):
+    _project["id"] = str(crew.project.pk)
+
 
 def create(client, *, filename="clip.mp4", size=1000, content_type="video/mp4"):
-    return client.post(f"{API}/uploads/", {"filename": filename, "size": size, "content_type": content_type}, format="json")
+    return client.post(f"{API}/uploads/", {"project": _project["id"], "filename": filename, "size": size, "content_type": content_type}, format="json")
 
 
 def put(client, url, data: bytes, content_type="video/mp4"):
@@ -59,7 +67,7 @@ def test_full_flow(crew, clips, media_root, on_commit):
     assert done["id"] == body["id"] and done["status"] == "complete"
     media = done["media"]
     assert media["status"] == "pending" and media["kind"] == "unknown"
-    assert media["url"] == f"/media/{upload.storage_key}"
+    assert media["url"].startswith(f"/media/{upload.storage_key}?")  # signed (apps.media.signing)
     assert media["proxy_url"] is None
 
     # Completing again is idempotent.
@@ -82,7 +90,7 @@ def test_full_flow(crew, clips, media_root, on_commit):
     assert r.status_code == 200
     detail = r.json()
     assert detail["status"] == "ready" and detail["fps_num"] == 25 and detail["frame_count"] == 25
-    assert detail["proxy_url"].endswith("/proxy.mp4") and detail["filmstrip_frames"] == 10
+    assert detail["proxy_url"].split("?")[0].endswith("/proxy.mp4") and detail["filmstrip_frames"] == 10
     assert len(detail["waveform"]) >= 150
     assert crew.client("stranger").get(f"{API}/media/{consumed.pk}/").status_code == 404
 
@@ -119,6 +127,7 @@ def test_take_from_upload_through_the_api(crew, clips, on_commit):
     ],
 )
 def test_create_validation(crew, payload, status, code):
+    payload = {"project": str(crew.project.pk), **payload}
     error(crew.client("owner").post(f"{API}/uploads/", payload, format="json"), status, code)
 
 
@@ -157,7 +166,7 @@ def test_truncated_upload_is_incomplete(crew, clips):
 def test_more_bytes_than_declared_is_refused_and_discarded(crew, media_root):
     client = crew.client("owner")
     body = create(client, size=100).json()
-    r = error(put(client, body["url"], b"\x00\x00\x00\x18ftypmp42" + b"x" * 200), 400, "validation_error")
+    r = error(put(client, body["url"], b"\x00\x00\x00\x18ftypmp42" + b"x" * 200), 413, "upload_too_large")
     assert "more bytes" in r["detail"]
     upload = Upload.objects.get(pk=body["id"])
     assert not (media_root / upload.storage_key).exists()
@@ -167,7 +176,7 @@ def test_more_bytes_than_declared_is_refused_and_discarded(crew, media_root):
 
 def test_more_bytes_than_declared_without_content_length(crew, media_root):
     """A body larger than declared is cut off while streaming even when no length was given."""
-    upload = services.upload_create(actor=crew.owner, filename="a.mp4", size=3 * 1024 * 1024, content_type="video/mp4")
+    upload = services.upload_create(actor=crew.owner, project_id=crew.project.pk, filename="a.mp4", size=3 * 1024 * 1024, content_type="video/mp4")
 
     class Body:
         def __init__(self):
@@ -178,7 +187,7 @@ def test_more_bytes_than_declared_without_content_length(crew, media_root):
             return b"\x01" * n  # endless
 
     body = Body()
-    with pytest.raises(services.ValidationError, match="more bytes"):
+    with pytest.raises(services.UploadTooLarge, match="more bytes"):
         services.upload_receive(actor=crew.owner, upload_id=upload.pk, stream=body, content_length=None)
     assert body.reads == 4  # read in 1 MB chunks, stopped as soon as the limit was passed
     assert not (media_root / upload.storage_key).exists()
@@ -234,7 +243,7 @@ def test_only_the_owner_may_use_an_upload(crew, clips):
 
 
 def test_consume_requires_a_complete_upload(crew):
-    upload = services.upload_create(actor=crew.owner, filename="a.mp4", size=10, content_type="video/mp4")
+    upload = services.upload_create(actor=crew.owner, project_id=crew.project.pk, filename="a.mp4", size=10, content_type="video/mp4")
     with pytest.raises(services.ValidationError, match="not complete"):
         services.upload_consume(actor=crew.owner, upload_id=str(upload.pk), project=crew.project)
 
@@ -300,7 +309,7 @@ def test_media_payload_makes_no_queries(crew, clips, django_assert_num_queries):
         "id", "status", "error", "kind", "url", "proxy_url", "thumbnail_url", "filmstrip_url",
         "duration_seconds", "fps", "width", "height", "has_audio", "size",
     }  # fmt: skip
-    assert data["url"] == f"/media/{media.storage_key}"
-    assert data["thumbnail_url"] == f"/media/media/{media.pk}/thumbnail.jpg"
+    assert data["url"].startswith(f"/media/{media.storage_key}?")
+    assert data["thumbnail_url"].startswith(f"/media/media/{media.pk}/thumbnail.jpg?")
     assert "waveform" in detail and "probe" in detail
     assert media_payload(None) is None

@@ -12,11 +12,19 @@ from .helpers import API, error
 
 pytestmark = pytest.mark.django_db
 
+# Every upload names its project: the tests here upload into the crew's project.
+_project: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _crew_project(crew):
+    _project["id"] = str(crew.project.pk)
+
 MB = 1024 * 1024
 
 
 def create(client, *, size, filename="clip.mp4", content_type="video/mp4"):
-    r = client.post(f"{API}/uploads/", {"filename": filename, "size": size, "content_type": content_type}, format="json")
+    r = client.post(f"{API}/uploads/", {"project": _project["id"], "filename": filename, "size": size, "content_type": content_type}, format="json")
     assert r.status_code == 201, r.json()
     return r.json()
 
@@ -156,7 +164,7 @@ def test_expired_multipart_upload_is_aborted(crew, s3, settings):
 
     settings.MONTAGE_UPLOAD_MULTIPART_THRESHOLD = 6 * MB
     settings.MONTAGE_UPLOAD_PART_SIZE = 5 * MB
-    upload = services.upload_create(actor=crew.owner, filename="a.mp4", size=7 * MB, content_type="video/mp4")
+    upload = services.upload_create(actor=crew.owner, project_id=crew.project.pk, filename="a.mp4", size=7 * MB, content_type="video/mp4")
     assert s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads")
     Upload.objects.filter(pk=upload.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     services.media_reap_stale()

@@ -126,7 +126,8 @@ def test_media_urls_prefer_the_public_url_then_the_request(settings, public_url,
     from apps.rendering.artifacts import media_reference_url, public_base
 
     settings.MONTAGE_PUBLIC_URL = public_url
-    assert media_reference_url("takes/a b.mp4", base=public_base(asked_from)) == expected
+    url = media_reference_url("takes/a b.mp4", base=public_base(asked_from))
+    assert url.startswith(expected + "?")  # a signed link (apps.media.signing)
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://x/", "", "not a url"])

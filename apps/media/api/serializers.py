@@ -6,6 +6,10 @@ from rest_framework import serializers
 
 
 class UploadIn(serializers.Serializer):
+    project = serializers.UUIDField(
+        help_text="The project the file is for; you need a role there that may add media (director, producer or artist).",
+        error_messages={"required": "Say which project the file is for.", "invalid": "project must be a project id."},
+    )
     filename = serializers.CharField(max_length=1000, trim_whitespace=True)
     size = serializers.IntegerField(min_value=1, error_messages={"min_value": "The file is empty; choose a file with something in it."})
     content_type = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")

@@ -20,7 +20,8 @@ class UploadCreateView(APIView):
     def post(self, request):
         data = s.UploadIn(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = services.upload_create(actor=request.user, **data.validated_data)
+        fields = dict(data.validated_data)
+        upload = services.upload_create(actor=request.user, project_id=fields.pop("project"), **fields)
         return Response(selectors.upload_payload(upload, request=request, instructions=True), status=status.HTTP_201_CREATED)
 
 

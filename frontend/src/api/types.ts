@@ -429,6 +429,8 @@ export interface UploadPart {
 
 export interface Upload {
   id: string;
+  /** The project the upload is for (null on uploads made before uploads named one). */
+  project?: string | null;
   status: 'pending' | 'complete' | 'failed' | string;
   filename: string;
   size: number;

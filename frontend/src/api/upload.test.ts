@@ -67,6 +67,7 @@ class MockXHR {
 }
 
 const createXhr = () => new MockXHR() as unknown as XMLHttpRequest;
+const PROJECT = '7d1f0a52-1111-4bb6-9ad5-0c7cf5e2b5a1';
 
 function apiWith(routes: Record<string, unknown>) {
   const calls: Array<{ url: string; body: unknown; headers: Record<string, string> }> = [];
@@ -93,10 +94,10 @@ describe('uploadFile', () => {
       '/uploads/u1/complete/': { id: 'u1', status: 'complete', media: { id: 'm1' } },
     });
     const progress: UploadProgress[] = [];
-    const result = await uploadFile(file(1000), { client, createXhr, onProgress: (p) => progress.push(p), pageOrigin: 'http://studio.test' });
+    const result = await uploadFile(file(1000), { project: PROJECT, client, createXhr, onProgress: (p) => progress.push(p), pageOrigin: 'http://studio.test' });
 
     expect(result).toMatchObject({ id: 'u1', status: 'complete' });
-    expect(calls[0]).toMatchObject({ url: '/api/v1/uploads/', body: { filename: 'clip.mp4', size: 1000, content_type: 'video/mp4' } });
+    expect(calls[0]).toMatchObject({ url: '/api/v1/uploads/', body: { project: PROJECT, filename: 'clip.mp4', size: 1000, content_type: 'video/mp4' } });
     const xhr = MockXHR.instances[0];
     expect(xhr.method).toBe('PUT');
     expect(xhr.url).toBe('/api/v1/uploads/u1/data/');
@@ -117,7 +118,7 @@ describe('uploadFile', () => {
       '/uploads/': { id: 'u2', method: 'PUT', url: 'https://bucket.s3.example.com/key?X-Amz-Signature=x', headers: { 'Content-Type': 'video/mp4' } },
       '/uploads/u2/complete/': { id: 'u2', status: 'complete' },
     });
-    await uploadFile(file(10), { client, createXhr, pageOrigin: 'http://studio.test' });
+    await uploadFile(file(10), { project: PROJECT, client, createXhr, pageOrigin: 'http://studio.test' });
     const xhr = MockXHR.instances[0];
     expect(xhr.withCredentials).toBe(false);
     expect(xhr.headers).toEqual({ 'Content-Type': 'video/mp4' });
@@ -133,7 +134,7 @@ describe('uploadFile', () => {
       '/uploads/u3/complete/': { id: 'u3', status: 'complete' },
     });
     const progress: number[] = [];
-    await uploadFile(file(1000), { client, createXhr, concurrency: 2, onProgress: (p) => progress.push(p.loaded) });
+    await uploadFile(file(1000), { project: PROJECT, client, createXhr, concurrency: 2, onProgress: (p) => progress.push(p.loaded) });
 
     const sizes = MockXHR.instances.map((x) => [x.url.split('=')[1], x.body?.size]);
     expect(sizes.sort()).toEqual([
@@ -161,7 +162,7 @@ describe('uploadFile', () => {
       '/uploads/': { id: 'u4', method: 'PUT', url: null, headers: {}, part_size: 5, parts: [{ number: 1, url: 'https://s3/x', size: 5 }] },
       '/uploads/u4/complete/': { id: 'u4', status: 'complete' },
     });
-    await uploadFile(file(5), { client, createXhr });
+    await uploadFile(file(5), { project: PROJECT, client, createXhr });
     expect(calls[calls.length - 1].body).toEqual({ parts: [{ number: 1, etag: '' }] });
   });
 
@@ -171,7 +172,7 @@ describe('uploadFile', () => {
     const { client, calls } = apiWith({
       '/uploads/': { id: 'u5', method: 'PUT', url: 'https://s3.example.com/x', headers: {} },
     });
-    const error = await uploadFile(file(5), { client, createXhr }).catch((e: unknown) => e);
+    const error = await uploadFile(file(5), { project: PROJECT, client, createXhr }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).code).toBe('storage_refused');
     expect(calls.some((c) => c.url.endsWith('/complete/'))).toBe(false);
@@ -181,7 +182,7 @@ describe('uploadFile', () => {
     MockXHR.instances = [];
     MockXHR.respond = () => ({ status: 400, body: '{"code":"validation_error","detail":"Storage received more bytes than declared."}' });
     const { client } = apiWith({ '/uploads/': { id: 'u6', method: 'PUT', url: '/api/v1/uploads/u6/data/', headers: {} } });
-    const error = (await uploadFile(file(5), { client, createXhr }).catch((e: unknown) => e)) as ApiError;
+    const error = (await uploadFile(file(5), { project: PROJECT, client, createXhr }).catch((e: unknown) => e)) as ApiError;
     expect(error.detail).toBe('Storage received more bytes than declared.');
   });
 
@@ -191,7 +192,7 @@ describe('uploadFile', () => {
     const { client } = apiWith({ '/uploads/': { id: 'u7', method: 'PUT', url: '/api/v1/uploads/u7/data/', headers: {} } });
     MockXHR.hang = true;
     const controller = new AbortController();
-    const pending = uploadFile(file(5), { client, createXhr, signal: controller.signal });
+    const pending = uploadFile(file(5), { project: PROJECT, client, createXhr, signal: controller.signal });
     await vi.waitFor(() => expect(MockXHR.instances.length).toBe(1));
     controller.abort();
     MockXHR.hang = false;

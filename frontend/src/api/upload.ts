@@ -1,7 +1,9 @@
 /**
  * Direct-to-storage uploads, the same three steps for local disk and S3:
  *
- * 1. `POST /uploads/` `{filename, size, content_type}` → where and how to send the bytes;
+ * 1. `POST /uploads/` `{project, filename, size, content_type}` → where and how to send the bytes
+ *    (the project the file is for: the caller needs a role there that may add media, and the
+ *    user's and project's quotas of not-yet-used uploads apply);
  * 2. the bytes go with XMLHttpRequest (fetch has no upload progress) to `url` with `headers`
  *    — or, for an S3 multipart upload, each part to its presigned URL, collecting ETags;
  * 3. `POST /uploads/{id}/complete/` (with the parts) → the completed upload and its media.
@@ -129,6 +131,8 @@ export function guessContentType(file: { name?: string; type?: string }): string
 }
 
 export interface UploadFileOptions {
+  /** The project the file is for (required by the server). */
+  project: string;
   client?: ApiClient;
   onProgress?: (progress: UploadProgress) => void;
   signal?: AbortSignal;
@@ -141,13 +145,14 @@ export interface UploadFileOptions {
 type NamedBlob = Blob & { name?: string };
 
 /** Steps 1–3 for one file; resolves with the completed upload (its `media` is set). */
-export async function uploadFile(file: NamedBlob, options: UploadFileOptions = {}): Promise<Upload> {
+export async function uploadFile(file: NamedBlob, options: UploadFileOptions): Promise<Upload> {
   const api = options.client ?? defaultClient;
   const total = file.size;
   const report = (loaded: number) =>
     options.onProgress?.({ loaded, total, fraction: total ? Math.min(1, loaded / total) : 1 });
 
   const upload = await api.post<Upload>('/uploads/', {
+    project: options.project,
     filename: file.name || 'upload',
     size: file.size,
     content_type: guessContentType(file),

@@ -32,7 +32,7 @@ export function StyleBible({ manage }: { manage: boolean }) {
       if (file) {
         setProgress(0);
         try {
-          const upload = await uploadFile(file, { onProgress: (p) => setProgress(p.fraction * 100) });
+          const upload = await uploadFile(file, { project: project.id, onProgress: (p) => setProgress(p.fraction * 100) });
           images = [upload.id];
         } finally {
           setProgress(null);

@@ -511,7 +511,7 @@ export function AddAudio({ frame, rate, onEdit, onClose }: { frame: number; rate
       if (source === 'file') {
         if (!file) return;
         setProgress(0);
-        const upload = await uploadFile(file, { onProgress: (p) => setProgress(p.fraction) });
+        const upload = await uploadFile(file, { project: project.id, onProgress: (p) => setProgress(p.fraction) });
         media = upload.id;
       }
       if (!media) return;

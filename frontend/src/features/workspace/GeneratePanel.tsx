@@ -202,7 +202,7 @@ export function GeneratePanel({
     setImageError(null);
     setImageProgress(0);
     try {
-      const upload = await uploadFile(file, { onProgress: (p) => setImageProgress(p.fraction * 100) });
+      const upload = await uploadFile(file, { project: project.id, onProgress: (p) => setImageProgress(p.fraction * 100) });
       setImage({ id: upload.id, name: file.name });
     } catch (error) {
       setImageError(errorSentence(error));

@@ -45,13 +45,16 @@ class HeldXHR {
 
 const take = { id: 't9', shot: 'sh1', number: 1, status: 'processing', review_state: 'draft' } as Take;
 let view: Rendered | null = null;
+let uploadBodies: unknown[] = [];
 
 beforeEach(() => {
+  uploadBodies = [];
   document.cookie = 'csrftoken=tok';
   vi.stubGlobal('XMLHttpRequest', HeldXHR);
   vi.stubGlobal(
     'fetch',
-    vi.fn(async (url: string) => {
+    vi.fn(async (url: string, init?: RequestInit) => {
+      if (url.endsWith('/uploads/')) uploadBodies.push(JSON.parse(String(init?.body)));
       if (url.endsWith('/uploads/')) return jsonResponse(201, { id: 'u1', method: 'PUT', url: '/api/v1/uploads/u1/data/', headers: { 'Content-Type': 'video/mp4' } });
       if (url.endsWith('/uploads/u1/complete/')) return jsonResponse(200, { id: 'u1', status: 'complete' });
       if (url.endsWith('/shots/sh1/takes/')) return jsonResponse(201, take);
@@ -83,6 +86,7 @@ describe('UploadZone', () => {
       return HeldXHR.last;
     });
     expect(xhr.headers['X-CSRFToken']).toBe('tok');
+    expect(uploadBodies[0]).toMatchObject({ project: 'p1', filename: 'clip.mp4', size: 2000 }); // the upload names its project
     expect(byTestId(view.container, 'upload-progress')).toHaveLength(1);
 
     await act(async () => xhr.progress(500, 2000));

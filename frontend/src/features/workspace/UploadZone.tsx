@@ -51,6 +51,7 @@ export function UploadZone({ shotId, children }: { shotId: string; children?: Re
     void (async () => {
       try {
         const upload = await uploadFile(file, {
+          project: project.id,
           signal: controller.signal,
           onProgress: (p) => update(key, { fraction: p.fraction }),
         });
