@@ -94,6 +94,17 @@ def new_user(role: str) -> Callable[[Any], dict]:
     return lambda c: {"username": make_user().username, "role": role}
 
 
+def invitation_url(suffix: str) -> Callable[[Any], str]:
+    def build(c) -> str:
+        invitation = Invitation.objects.create(
+            project=c.project, username="someone", role="artist", invited_by=c.director,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        return f"{API}/projects/{c.project.pk}/invitations/{invitation.pk}/"
+
+    return build
+
+
 def invite_url(suffix: str) -> Callable[[Any], str]:
     def build(c) -> str:
         invite = Invite.objects.create(project=c.project, role="artist", created_by=c.director)

@@ -67,7 +67,8 @@ def test_secrets_do_not_belong_in_config(crew, fake):
     crew.client("director").put(_url(crew), {"config": {"webhook_secret": "whsec-x"}}, format="json")
     assert crew.client("director").get(_url(crew)).json()["config"] == {"webhook_secret": "(set)"}
     crew.client("director").put(_url(crew), {"config": {"webhook_secret": "(set)", "a": 1}}, format="json")
-    assert Credential.objects.get().config == {"webhook_secret": "whsec-x", "a": 1}
+    assert credentials.credential_load(crew.project, "fake-generic").config == {"webhook_secret": "whsec-x", "a": 1}
+    assert "whsec-x" not in str(Credential.objects.get().config)  # encrypted at rest
 
 
 def test_generate_without_a_key_is_backend_unavailable(crew, fake):
