@@ -124,6 +124,38 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "apps.core.tasks.reap_stale_jobs", "schedule": 60.0},
 }
 
+# Django's cache is shared by every web process (Redis): throttles and sign-in lockouts count
+# there, so a second process (or a restart) does not hand out fresh attempts.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": env("CHANNELS_PREFIX", default="montage") + "-cache",
+    }
+}
+
+# --- Throttling and sign-in lockout (README: Production) -----------------------------------
+# Proxies in front of the studio that append to X-Forwarded-For (nginx, a load balancer).
+# 0 (the default) trusts no header: the client address is the socket's. Set it to the exact
+# number of proxies, or clients can choose the address their attempts are counted under.
+MONTAGE_TRUSTED_PROXY_COUNT = env.int("MONTAGE_TRUSTED_PROXY_COUNT", default=0)
+# Failed sign-ins (API token, browser session and admin) within the window lock the account
+# name, and separately the client address, for MONTAGE_LOGIN_LOCKOUT_SECONDS.
+MONTAGE_LOGIN_FAILURES_PER_ACCOUNT = env.int("MONTAGE_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+MONTAGE_LOGIN_FAILURES_PER_ADDRESS = env.int("MONTAGE_LOGIN_FAILURES_PER_ADDRESS", default=20)
+MONTAGE_LOGIN_FAILURE_WINDOW_SECONDS = env.int("MONTAGE_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+MONTAGE_LOGIN_LOCKOUT_SECONDS = env.int("MONTAGE_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# Requests per period ("N/second|minute|hour|day"): sign-ups per client address; invitations
+# accepted, uploads started and generations started per user. Overrides merge into these.
+MONTAGE_THROTTLE_RATES = {
+    "signup": "10/hour",
+    "invite_accept": "30/hour",
+    "upload": "300/hour",
+    "generate": "300/hour",
+    **env.json("MONTAGE_THROTTLE_RATES", default={}),
+}
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LockoutModelBackend"]
+
 # --- Media storage -------------------------------------------------------------------------
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media/"
@@ -234,8 +266,11 @@ LOGGING = {
 }
 
 # --- Generation ----------------------------------------------------------------------------
-# Key for encrypting provider credentials at rest (Fernet, 32 url-safe base64 bytes). When
-# unset, one is derived from SECRET_KEY (set MONTAGE_CREDENTIALS_KEY in production).
+# Keys encrypting provider credentials at rest (Fernet: 32 url-safe base64 bytes each),
+# comma-separated, newest first: the first encrypts, every one decrypts. To rotate, put a new
+# key in front and run `manage.py rotate_credentials_key`. Unset, a key derived from SECRET_KEY
+# is used (with a warning at start-up): set it in production. Keys derived from SECRET_KEY
+# (and from the public development default) are always accepted to read old rows.
 MONTAGE_CREDENTIALS_KEY = env("MONTAGE_CREDENTIALS_KEY", default="")
 # Override a provider's base URL (tests point these at local fake servers):
 # MONTAGE_BACKEND_URLS='{"runway": "http://127.0.0.1:9001"}'

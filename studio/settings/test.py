@@ -15,6 +15,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# Every test signs in from 127.0.0.1 and the cache outlives a test: limits far above what a
+# suite does, so nothing is throttled by accident (tests/security/test_throttle.py sets them low).
+MONTAGE_LOGIN_FAILURES_PER_ACCOUNT = 1000
+MONTAGE_LOGIN_FAILURES_PER_ADDRESS = 100000
+MONTAGE_THROTTLE_RATES = {scope: "100000/hour" for scope in MONTAGE_THROTTLE_RATES}  # noqa: F405
+# A fixed credentials key (not the SECRET_KEY-derived fallback, which warns).
+MONTAGE_CREDENTIALS_KEY = env("MONTAGE_CREDENTIALS_KEY", default="dGVzdC1jcmVkZW50aWFscy1rZXktMzItYnl0ZXMhISE=")
 # The provider fakes listen on loopback: allow it explicitly (tests/security/test_ssrf.py
 # takes it away again to prove the refusal).
 MONTAGE_PROVIDER_ALLOWED_HOSTS = "127.0.0.1,localhost,::1"
