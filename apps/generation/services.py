@@ -51,7 +51,6 @@ import mimetypes
 import random
 import shutil
 import tempfile
-import threading
 import time
 import traceback
 import uuid
@@ -63,10 +62,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import heartbeat
 from apps.core.errors import (
     Conflict,
     DomainError,
@@ -127,18 +127,18 @@ POLL_MIN_SECONDS = 2.0  # first poll; then ×1.5 per poll up to POLL_MAX_SECONDS
 POLL_MAX_SECONDS = 30.0
 SLOT_WAIT_SECONDS = 3.0  # a job without a concurrency slot looks again after this × its place in line
 SLOT_WAIT_MAX_SECONDS = 60.0
-HEARTBEAT_TOUCH_SECONDS = 30.0  # a step refreshes heartbeat_at when it is older than this
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without Retry-After
 MAX_SUBMIT_ATTEMPTS = 5
 MAX_POLL_ERRORS = 8  # consecutive transient poll failures before a call is given up
 MAX_FINISH_ATTEMPTS = 3
 MAX_STEP_ERRORS = 5  # unexpected exceptions in one job before it is failed
-SUBMIT_LEASE_SECONDS = 10 * 60  # a "submitting" mark younger than this is another worker at work
-FINISH_LEASE_SECONDS = 15 * 60
-STALE_SECONDS = 5 * 60  # the reaper re-queues a job whose step is this overdue
 PROGRESS_EVENT_STEP = 5  # publish job.progress when it moved this many points…
 PROGRESS_EVENT_SECONDS = 10.0  # …or this long after the last one
-HEARTBEAT_EVERY_SECONDS = 60.0
+# Heartbeats and leases come from the settings (apps.core.heartbeat): a step touches the job's
+# heartbeat when it starts and every MONTAGE_JOB_HEARTBEAT_SECONDS while it works; a call
+# marked "submitting" (and the claim on storing the outputs) belongs to the worker that made
+# it while that worker beats, and is taken over MONTAGE_GENERATION_SUBMIT_LEASE_SECONDS
+# (MONTAGE_JOB_STALE_SECONDS) after its last beat.
 
 # Sentences people see.
 FEWER_OUTPUTS = "The provider returned fewer outputs than asked."
@@ -174,6 +174,20 @@ def _human_seconds(seconds: float) -> str:
         return f"{seconds / 3600:.1f} hours"
     minutes = max(1, round(seconds / 60))
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def submit_lease_seconds() -> float:
+    """A call marked "submitting" belongs to its worker until this long after its last beat."""
+    default = heartbeat.stale_seconds()
+    return max(2 * heartbeat.heartbeat_seconds(), float(getattr(settings, "MONTAGE_GENERATION_SUBMIT_LEASE_SECONDS", default)))
+
+
+def _submit_held(call: dict[str, Any]) -> float:
+    """Seconds left on the "submitting" mark of ``call`` (0: nobody holds it any more)."""
+    if call.get("state") != "submitting" or call.get("id"):
+        return 0.0
+    last = max(float(call.get("marked_at") or 0), float(call.get("beat_at") or 0))
+    return max(0.0, last + submit_lease_seconds() - _now_ts())
 
 
 # ============================================================================================
@@ -486,34 +500,34 @@ def _webhook_url(backend: Backend, job: GenerationJob, index: int) -> str | None
     return f"{public}/api/v1/webhooks/{backend.name}/?job={job.pk}&call={index}"
 
 
-class _Beat:
-    """Touch the job's heartbeat from a side thread while a long call (a big download, a
-    local render) runs, so the reaper does not think the worker died."""
+def _touch(job_id, *, call: int | None = None, finishing: str | None = None) -> None:
+    """Beat the job's heartbeat, and the lease this worker holds on it: the "submitting" mark
+    of call ``call``, or the claim ``finishing`` on storing the outputs."""
+    now = timezone.now()
+    if call is None and finishing is None:
+        GenerationJob.objects.filter(pk=job_id, state__in=ACTIVE_STATES).update(heartbeat_at=now)
+        return
+    with transaction.atomic():
+        job = _load(job_id, lock=True)
+        if job is None or job.state in FINISHED_STATES:
+            return
+        if call is not None:
+            calls = _calls(job)
+            if call < len(calls) and calls[call]["state"] == "submitting" and not calls[call].get("id"):
+                calls[call]["beat_at"] = now.timestamp()
+        if finishing is not None:
+            fin = job.provider_data.get("finishing") or {}
+            if fin.get("token") == finishing and fin.get("at"):
+                fin["at"] = now.timestamp()
+        job.heartbeat_at = now
+        job.save(update_fields=["provider_data", "heartbeat_at", "updated_at"])
 
-    def __init__(self, job_id) -> None:
-        self.job_id = job_id
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
 
-    def _run(self) -> None:
-        try:
-            while not self.stop.wait(HEARTBEAT_EVERY_SECONDS):
-                GenerationJob.objects.filter(pk=self.job_id, state__in=ACTIVE_STATES).update(heartbeat_at=timezone.now())
-        except Exception:  # pragma: no cover - best effort
-            logger.debug("heartbeat thread for job %s stopped", self.job_id, exc_info=True)
-        finally:
-            connection.close()
-
-    def __enter__(self):
-        if connection.vendor != "sqlite":  # SQLite: one writer at a time; steps there are short
-            self.thread = threading.Thread(target=self._run, daemon=True, name=f"job-beat-{self.job_id}")
-            self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
+def _Beat(job_id, *, call: int | None = None, finishing: str | None = None):
+    """Beat the job (and the lease held) every MONTAGE_JOB_HEARTBEAT_SECONDS from a side thread
+    while a long call runs (a provider's submit, a local render, a big download), so that the
+    reaper and other workers know this worker is alive."""
+    return heartbeat.beating(lambda: _touch(job_id, call=call, finishing=finishing), name=f"job-beat-{job_id}")
 
 
 def _output_to_dict(output: Output) -> dict[str, Any]:
@@ -633,6 +647,8 @@ class _LocalProgress:
             calls = _calls(job)
             before = job.progress
             calls[self.index]["progress"] = value
+            if calls[self.index]["state"] == "submitting":
+                calls[self.index]["beat_at"] = _now_ts()
             job.progress = _progress_of(calls)
             job.heartbeat_at = timezone.now()
             _publish_progress(job, before)
@@ -670,19 +686,24 @@ class _Step:
 
     # -- the step ----------------------------------------------------------------------------
     def run(self) -> Advance:
+        # A step starts: the heartbeat moves past next_poll_at until the step ends by setting
+        # the next one (the reaper tells a worker that died mid-step by it).
         now = timezone.now()
-        if self.job.heartbeat_at is None or (now - self.job.heartbeat_at).total_seconds() > HEARTBEAT_TOUCH_SECONDS:
-            GenerationJob.objects.filter(pk=self.job.pk).update(heartbeat_at=now)
+        GenerationJob.objects.filter(pk=self.job.pk).update(heartbeat_at=now)
+        self.job.heartbeat_at = now
         wait = ratelimit.cooldown_remaining(self.backend.name, self.fp)
         if wait > 0:
             return self.again(_jitter(wait + 0.5, 0.2), "cooling down after a rate limit")
 
         # 1. submit what can be submitted
         slot_wait: float | None = None
+        held: float | None = None  # seconds until another worker's submitting mark runs out
         for call in list(_calls(self.job)):
             if call["state"] not in ("pending", "submitting") or call.get("id"):
                 continue
-            if call["state"] == "submitting" and _now_ts() - float(call.get("marked_at") or 0) < SUBMIT_LEASE_SECONDS:
+            left = _submit_held(call)
+            if left > 0:
+                held = left if held is None else min(held, left)
                 continue  # another worker is submitting it right now
             slot = ratelimit.acquire(
                 self.backend.name, self.fp, _member(self.job, call["index"]), limit=self.limit,
@@ -719,6 +740,11 @@ class _Step:
         if all(c["state"] in _Terminal.CALL for c in calls):
             return self.finish()
 
+        if held is not None and not any(c["state"] in ("queued", "running") and c.get("id") for c in calls):
+            # Nothing to poll: look again when that worker's mark runs out (if it died, this
+            # step submits the call again), not every few seconds in between.
+            delay = held + 1.0 if self.retry_in is None else min(self.retry_in, held + 1.0)
+            return self.again(_jitter(delay, 0.05), "another worker is submitting this job")
         if self.retry_in is not None:
             return self.again(self.retry_in, "retrying after a provider error")
         delay = self.poll_delay()
@@ -743,7 +769,7 @@ class _Step:
             call = _calls(job)[index]
             if call.get("id") or call["state"] not in ("pending", "submitting"):
                 return None
-            if call["state"] == "submitting" and _now_ts() - float(call.get("marked_at") or 0) < SUBMIT_LEASE_SECONDS:
+            if _submit_held(call) > 0:
                 return None
             if call["attempts"] >= MAX_SUBMIT_ATTEMPTS:
                 self._fail_call(job, call, f"{self.backend.title or self.backend.name} could not take this job after "
@@ -752,6 +778,7 @@ class _Step:
                 return None
             call["state"] = "submitting"
             call["marked_at"] = _now_ts()
+            call.pop("beat_at", None)
             call["attempts"] += 1
             job.attempts += 1
             job.heartbeat_at = timezone.now()
@@ -848,7 +875,7 @@ class _Step:
                 self._start_local(index)
                 self.ctx.progress = _LocalProgress(self.job.pk, index)
             try:
-                with _Beat(self.job.pk):
+                with _Beat(self.job.pk, call=index):
                     result = self.backend.submit(req, self.ctx)
             except RateLimited as exc:
                 wait = float(exc.retry_after or DEFAULT_RETRY_AFTER)
@@ -1245,10 +1272,12 @@ def _claim_finish(step: _Step, token: str) -> bool | Advance:
             return _done(job.state if job else "gone")
         fin = job.provider_data.get("finishing") or {}
         age = _now_ts() - float(fin.get("at") or 0)
-        if fin and age < FINISH_LEASE_SECONDS:
+        lease = heartbeat.stale_seconds()  # that worker beats the claim while it works
+        if fin and age < lease:
             # Another worker is storing the outputs; look again once its lease has run out
             # (by then the job is finished, or that worker died and this one takes over).
-            return Advance(FINISH_LEASE_SECONDS - age + 1, job.state, "another worker is storing the outputs")
+            step.job = job
+            return step.again(lease - age + 1, "another worker is storing the outputs")
         attempts = int(fin.get("attempts") or 0) + 1
         job.provider_data["finishing"] = {"at": _now_ts(), "token": token, "attempts": attempts}
         job.heartbeat_at = timezone.now()
@@ -1280,7 +1309,7 @@ def _finish_job(step: _Step, *, token: str) -> Advance:
     # call index → list of (output, stored path or None, error or None)
     results: dict[int, list[tuple[Output, Path | None, str | None]]] = {}
     try:
-        with _Beat(job.pk):
+        with _Beat(job.pk, finishing=token):
             n = 0
             for call in calls:
                 if call["state"] != "succeeded":
@@ -1634,11 +1663,15 @@ def stuck_message(seconds: int) -> str:
 
 
 def generation_reap_stale(*, limit: int = 500) -> int:
-    """Re-queue jobs whose worker died, fail jobs that ran too long. Returns how many.
+    """Resume jobs whose worker died, fail jobs that ran too long. Returns how many.
 
-    - An active job whose next step is more than STALE_SECONDS overdue and whose heartbeat
-      is as old is re-queued (a job with a provider id resumes by polling it; a job that was
-      never submitted is submitted — at most once).
+    - An active job whose next step is overdue and whose heartbeat is older than
+      MONTAGE_JOB_STALE_SECONDS is re-queued (a job with a provider id resumes by polling it;
+      a call that was being submitted is submitted again, with the same idempotency key).
+      Re-queues of one job back off exponentially (``heartbeat.requeue_backoff``). A job whose
+      worker died mid-step (its heartbeat moved past its next step) is restarted at most
+      MONTAGE_JOB_MAX_RESTARTS times; when its worker stops once more it is failed with the
+      reason ("The worker running this job stopped N times; ...") and its budget released.
     - An active job running longer than MONTAGE_GENERATION_STUCK_SECONDS (counted from its
       submission, or from its creation while it was never submitted) is failed ("This job
       did not finish within N hours; it was stopped."), cancelled at the provider, its budget
@@ -1653,17 +1686,18 @@ def generation_reap_stale(*, limit: int = 500) -> int:
     for job_id in list(stuck.values_list("pk", flat=True)[:limit]):
         if _fail_job(job_id, stuck_message(stuck_seconds), cancel_at_provider=True) is not None:
             count += 1
-    cutoff = now - timedelta(seconds=STALE_SECONDS)
+    cutoff = now - timedelta(seconds=heartbeat.stale_seconds())
     stale = (
         GenerationJob.objects.filter(state__in=ACTIVE_STATES)
         .filter(Q(next_poll_at__lt=cutoff) | Q(next_poll_at__isnull=True))
         .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
     )
     for job_id in list(stale.values_list("pk", flat=True)[:limit]):
-        touched = GenerationJob.objects.filter(pk=job_id, state__in=ACTIVE_STATES).filter(
-            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
-        ).update(heartbeat_at=now, next_poll_at=now)
-        if touched:
+        outcome, stops = _revive(job_id, cutoff)
+        if outcome == "fail":
+            if _fail_job(job_id, heartbeat.worker_stopped_message(stops), cancel_at_provider=True) is not None:
+                count += 1
+        elif outcome == "requeue":
             try:
                 job_enqueue(job_id=job_id)
             except Exception:
@@ -1671,6 +1705,42 @@ def generation_reap_stale(*, limit: int = 500) -> int:
                 continue
             count += 1
     return count
+
+
+def _revive(job_id, cutoff) -> tuple[str | None, int]:
+    """Decide for one stale job: ("requeue", stops) — recorded, the caller enqueues it;
+    ("fail", stops) — its worker stopped too often; (None, stops) — leave it (no longer
+    stale, or backing off)."""
+    with transaction.atomic():
+        job = _load(job_id, lock=True)
+        if job is None or job.state in FINISHED_STATES:
+            return None, 0
+        if (job.heartbeat_at and job.heartbeat_at >= cutoff) or (job.next_poll_at and job.next_poll_at >= cutoff):
+            return None, 0
+        info = job.provider_data.get("reaper") if isinstance(job.provider_data.get("reaper"), dict) else {}
+        requeues = int(info.get("requeues") or 0)
+        stops = int(info.get("worker_stops") or 0)
+        if requeues and _now_ts() - float(info.get("at") or 0) < heartbeat.requeue_backoff(requeues):
+            return None, stops
+        # A step began (it moves the heartbeat) and never set the next one: its worker died.
+        # Otherwise the step's task was lost or waits in a long queue: re-queued, not counted.
+        died = job.heartbeat_at is not None and (job.next_poll_at is None or job.heartbeat_at > job.next_poll_at)
+        if died:
+            stops += 1
+            if stops > heartbeat.max_restarts():
+                return "fail", stops
+            restarts = heartbeat.max_restarts()
+            job.provider_data["retry"] = {
+                "attempt": stops + 1, "max_attempts": restarts + 1,
+                "message": "The worker running this job stopped; it was restarted.", "at": None,
+            }
+            _publish_job(job)
+        job.provider_data["reaper"] = {"requeues": requeues + 1, "worker_stops": stops, "at": _now_ts()}
+        now = timezone.now()
+        job.heartbeat_at = job.next_poll_at = now
+        job.save(update_fields=["provider_data", "heartbeat_at", "next_poll_at", "updated_at"])
+    logger.info("generation job %s: worker %s; re-queued (re-queue %d)", job_id, "stopped" if died else "silent", requeues + 1)
+    return "requeue", stops
 
 
 # ============================================================================================

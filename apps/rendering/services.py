@@ -30,13 +30,14 @@ so a failed or cancelled export never shows partial files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +50,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core import heartbeat
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.events import publish
 from apps.projects.access import Access
@@ -163,8 +165,16 @@ def _beat(export_id, attempt: int, also: Callable[[], None] | None = None) -> Ca
     return beat
 
 
-def _heartbeat_scope(export_id, attempt: int, also: Callable[[], None] | None = None):
-    return heartbeat_scope(_beat(export_id, attempt, also))
+@contextlib.contextmanager
+def _heartbeat_scope(export_id, attempt: int, also: Callable[[], None] | None = None) -> Iterator[None]:
+    """Beat while ffmpeg runs (the engine calls ``_beat``), and from a side thread every
+    MONTAGE_JOB_HEARTBEAT_SECONDS in between (uploads, writing the deliverables)."""
+
+    def touch() -> None:
+        Export.objects.filter(pk=export_id, state=ExportState.RUNNING, attempts=attempt).update(heartbeat_at=timezone.now())
+
+    with heartbeat.beating(touch, name=f"export-beat-{export_id}"), heartbeat_scope(_beat(export_id, attempt, also)):
+        yield
 
 
 # ============================================================================================

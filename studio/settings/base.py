@@ -1,8 +1,11 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
 
 from studio.env import BASE_DIR, VAR_DIR, env
+from studio.keyfiles import PUBLIC_DEFAULT_SECRET_KEY
 
-SECRET_KEY = env("SECRET_KEY", default="montage-insecure-development-key-change-me-0123456789abcdef")
+# The public default serves the test settings only: `make run` (studio.settings.local)
+# generates its own key into var/, production requires SECRET_KEY.
+SECRET_KEY = env("SECRET_KEY", default=PUBLIC_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -120,8 +123,31 @@ CELERY_TASK_ROUTES = {
     "apps.rendering.tasks.*": {"queue": "render"},
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Jobs whose worker died ---------------------------------------------------------------
+# A running job (generation, ingest, export) touches its heartbeat every
+# MONTAGE_JOB_HEARTBEAT_SECONDS while it works; one without a heartbeat for
+# MONTAGE_JOB_STALE_SECONDS is taken for dead by the reaper, which runs every
+# MONTAGE_REAPER_INTERVAL_SECONDS and resumes it (re-queues it; each further re-queue of the
+# same job waits twice as long, from 2 × MONTAGE_JOB_STALE_SECONDS up to 15 minutes) or, after
+# MONTAGE_JOB_MAX_RESTARTS dead workers, fails it with the reason. With the defaults a killed
+# generation resumes within about 80 seconds.
+MONTAGE_JOB_HEARTBEAT_SECONDS = max(1, env.int("MONTAGE_JOB_HEARTBEAT_SECONDS", default=15))
+MONTAGE_JOB_STALE_SECONDS = max(
+    2 * MONTAGE_JOB_HEARTBEAT_SECONDS, env.int("MONTAGE_JOB_STALE_SECONDS", default=4 * MONTAGE_JOB_HEARTBEAT_SECONDS)
+)
+MONTAGE_REAPER_INTERVAL_SECONDS = max(1, env.int("MONTAGE_REAPER_INTERVAL_SECONDS", default=20))
+MONTAGE_JOB_MAX_RESTARTS = max(1, env.int("MONTAGE_JOB_MAX_RESTARTS", default=3))
+# A provider call marked "being submitted" belongs to the worker that marked it while that
+# worker keeps beating; with no beat for this long another worker submits it again (with the
+# same idempotency key, so providers that take one still make one job).
+MONTAGE_GENERATION_SUBMIT_LEASE_SECONDS = max(
+    2 * MONTAGE_JOB_HEARTBEAT_SECONDS,
+    env.int("MONTAGE_GENERATION_SUBMIT_LEASE_SECONDS", default=MONTAGE_JOB_STALE_SECONDS),
+)
+
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "apps.core.tasks.reap_stale_jobs", "schedule": 60.0},
+    "reap-stale-jobs": {"task": "apps.core.tasks.reap_stale_jobs", "schedule": float(MONTAGE_REAPER_INTERVAL_SECONDS)},
 }
 
 # Django's cache is shared by every web process (Redis): throttles and sign-in lockouts count
@@ -216,7 +242,6 @@ MONTAGE_PUBLIC_URL = env("MONTAGE_PUBLIC_URL", default="")
 # The largest .otioz bundle (the cut's media inside) an export writes; past it, only the .otio.
 MONTAGE_EXPORT_BUNDLE_MAX_MB = env.int("MONTAGE_EXPORT_BUNDLE_MAX_MB", default=4096)
 MONTAGE_PRESENCE_TTL_SECONDS = env.int("MONTAGE_PRESENCE_TTL_SECONDS", default=60)
-MONTAGE_JOB_STALE_SECONDS = env.int("MONTAGE_JOB_STALE_SECONDS", default=15 * 60)
 
 # --- REST framework ------------------------------------------------------------------------
 # Request bodies the API parses: at most this many bytes (413 `too_large`) and this deep (400
@@ -292,5 +317,6 @@ MONTAGE_WEBHOOK_SECRET = env("MONTAGE_WEBHOOK_SECRET", default="")
 # final step re-encodes the segments that other hosts rendered.) Safe to delete at any time.
 MONTAGE_RENDER_CACHE_DIR = env.path("MONTAGE_RENDER_CACHE_DIR", default=str(VAR_DIR / "render-cache"))
 # A running export whose heartbeat is older than this is taken for dead by the reaper
-# (re-queued once, then failed).
-MONTAGE_RENDER_STALE_SECONDS = env.int("MONTAGE_RENDER_STALE_SECONDS", default=MONTAGE_JOB_STALE_SECONDS)
+# (re-queued once, then failed). Longer than MONTAGE_JOB_STALE_SECONDS: an export's segment
+# tasks may wait in the render queue behind other exports, and nothing beats while they wait.
+MONTAGE_RENDER_STALE_SECONDS = env.int("MONTAGE_RENDER_STALE_SECONDS", default=15 * 60)

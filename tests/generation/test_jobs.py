@@ -338,7 +338,7 @@ def test_worker_killed_inside_submit_is_not_resubmitted_while_the_mark_is_fresh(
     assert len(scripted.submit_calls) == 1
     # the mark goes stale (the worker is really gone): submitted again, with the same key,
     # which the provider recognises — still one job there
-    job.provider_data["calls"][0]["marked_at"] -= services.SUBMIT_LEASE_SECONDS + 1
+    job.provider_data["calls"][0]["marked_at"] -= services.submit_lease_seconds() + 1
     job.save(update_fields=["provider_data"])
     assert drive(job.pk)[-1].state == "succeeded"
     assert len(scripted.submit_calls) == 2 and scripted.submissions == 1
