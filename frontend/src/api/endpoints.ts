@@ -16,9 +16,12 @@ import type {
   Invite,
   InviteAccepted,
   InvitePeek,
+  Invitation,
   Job,
   Me,
   Member,
+  MemberInvited,
+  MyInvitation,
   Project,
   ProjectCreateInput,
   ProjectUpdateInput,
@@ -70,13 +73,23 @@ export function makeApi(c: ApiClient) {
     },
     members: {
       list: (projectId: string) => c.get<Member[]>(`/projects/${projectId}/members/`),
+      /** Invites by username (202): the same answer whether or not the name exists. */
       add: (projectId: string, username: string, role: Role) =>
-        c.post<Member>(`/projects/${projectId}/members/`, { username, role }),
+        c.post<MemberInvited>(`/projects/${projectId}/members/`, { username, role }),
       update: (projectId: string, memberId: string, role: Role) =>
         c.patch<Member>(`/projects/${projectId}/members/${memberId}/`, { role }),
       remove: (projectId: string, memberId: string) => c.del(`/projects/${projectId}/members/${memberId}/`),
     },
     references: {
+    invitations: {
+      /** Directors and producers: the project's invitations waiting for an answer. */
+      list: (projectId: string) => c.get<Invitation[]>(`/projects/${projectId}/invitations/`),
+      cancel: (projectId: string, invitationId: string) => c.del(`/projects/${projectId}/invitations/${invitationId}/`),
+      /** The signed-in user's invitations. */
+      mine: () => c.get<MyInvitation[]>('/me/invitations/'),
+      accept: (invitationId: string) => c.post<InviteAccepted>(`/me/invitations/${invitationId}/accept/`),
+      decline: (invitationId: string) => c.post<void>(`/me/invitations/${invitationId}/decline/`),
+    },
       list: (projectId: string) => c.get<Reference[]>(`/projects/${projectId}/references/`),
       create: (projectId: string, input: { tag: string; kind: ReferenceKind; name?: string; text?: string; images?: string[] }) =>
         c.post<Reference>(`/projects/${projectId}/references/`, input),

@@ -96,6 +96,33 @@ export interface InviteAccepted extends Member {
   project: Project;
 }
 
+/** POST /projects/{id}/members/ (202): an invitation, if such a user exists. */
+export interface MemberInvited {
+  detail: string;
+  username: string;
+  role: Role;
+}
+
+/** A pending invitation by username, as the project's directors and producers see it. */
+export interface Invitation {
+  id: string;
+  username: string;
+  role: Role;
+  invited_by: UserBrief | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** An invitation waiting for the signed-in user's answer. */
+export interface MyInvitation {
+  id: string;
+  project: { id: string; title: string };
+  role: Role;
+  invited_by: UserBrief | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Media {
   id: string;
   status: string;

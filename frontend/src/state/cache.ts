@@ -145,6 +145,7 @@ export function applyProjectEvent(qc: QueryClient, pid: string, event: ProjectEv
     case 'member.updated':
     case 'member.removed':
       invalidate(qk.members(pid));
+      invalidate(qk.invitations(pid)); // an accepted invitation leaves the pending list
       invalidate(qk.project(pid));
       invalidate(qk.budget(pid));
       break;

@@ -17,6 +17,8 @@ export const qk = {
   review: (pid: string) => ['project', pid, 'review'] as const,
   references: (pid: string) => ['project', pid, 'references'] as const,
   invites: (pid: string) => ['project', pid, 'invites'] as const,
+  invitations: (pid: string) => ['project', pid, 'invitations'] as const,
+  myInvitations: ['me', 'invitations'] as const,
   credentials: (pid: string) => ['project', pid, 'credentials'] as const,
   backends: (pid: string) => ['project', pid, 'backends'] as const,
   segments: (pid: string) => ['project', pid, 'segments'] as const,

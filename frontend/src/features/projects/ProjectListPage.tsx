@@ -155,6 +155,64 @@ function ProjectCard({ project }: { project: Project }) {
   );
 }
 
+function MyInvitations() {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const invitations = useQuery({ queryKey: qk.myInvitations, queryFn: api.invitations.mine });
+  const refresh = () => void qc.invalidateQueries({ queryKey: qk.myInvitations });
+  const accept = useMutation({
+    mutationFn: (id: string) => api.invitations.accept(id),
+    onSuccess: (joined) => {
+      refresh();
+      void qc.invalidateQueries({ queryKey: qk.projects });
+      navigate(`/projects/${joined.project.id}`);
+    },
+    meta: { inlineError: true },
+  });
+  const decline = useMutation({ mutationFn: (id: string) => api.invitations.decline(id), onSettled: refresh, meta: { inlineError: true } });
+  if (!invitations.data || invitations.data.length === 0) return null;
+  const busy = accept.isPending || decline.isPending;
+  return (
+    <section className="card" aria-labelledby="my-invitations-h" data-testid="my-invitations">
+      <h2 id="my-invitations-h">Invitations</h2>
+      <ul className="plain-list divided">
+        {invitations.data.map((inv) => (
+          <li key={inv.id} className="row-between" data-testid="my-invitation" data-project={inv.project.title}>
+            <span>
+              <strong>{inv.project.title}</strong>{' '}
+              <span className="muted">
+                as {label(ROLE_LABEL, inv.role)}
+                {inv.invited_by ? ` · from ${inv.invited_by.display_name ?? inv.invited_by.username}` : ''}
+              </span>
+            </span>
+            <span className="row gap-s">
+              <button
+                type="button"
+                className="button button-small button-primary"
+                data-testid="my-invitation-accept"
+                disabled={busy}
+                onClick={() => accept.mutate(inv.id)}
+              >
+                Accept
+              </button>
+              <button
+                type="button"
+                className="button button-small button-ghost"
+                data-testid="my-invitation-decline"
+                disabled={busy}
+                onClick={() => decline.mutate(inv.id)}
+              >
+                Decline
+              </button>
+            </span>
+          </li>
+        ))}
+      </ul>
+      <ErrorMessage error={accept.error ?? decline.error} />
+    </section>
+  );
+}
+
 export function ProjectListPage() {
   const projects = useQuery({ queryKey: qk.projects, queryFn: api.projects.list });
   const [creating, setCreating] = useState(false);
@@ -175,6 +233,7 @@ export function ProjectListPage() {
             </button>
           )}
         </div>
+        <MyInvitations />
         {creating && <CreateProjectForm onClose={() => setCreating(false)} />}
         {projects.isPending ? (
           <Loading label="Loading your films…" />

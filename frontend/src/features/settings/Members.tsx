@@ -1,8 +1,8 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 
 import { api } from '../../api/endpoints';
-import type { Member, Role } from '../../api/types';
+import type { Invitation, Member, Role } from '../../api/types';
 import { ROLES } from '../../api/types';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Badge, Loading } from '../../components/States';
@@ -85,6 +85,44 @@ function MemberRow({ member, manage }: { member: Member; manage: boolean }) {
   );
 }
 
+function PendingInvitations() {
+  const { project } = useProject();
+  const qc = useQueryClient();
+  const pending = useQuery({ queryKey: qk.invitations(project.id), queryFn: () => api.invitations.list(project.id) });
+  const cancel = useMutation({
+    mutationFn: (id: string) => api.invitations.cancel(project.id, id),
+    onSettled: () => void qc.invalidateQueries({ queryKey: qk.invitations(project.id) }),
+    meta: { inlineError: true },
+  });
+  if (pending.isPending) return null;
+  if (pending.isError) return <ErrorMessage error={pending.error} />;
+  if (pending.data.length === 0) return null;
+  return (
+    <div className="pending-invitations">
+      <h3 className="small muted">Invited, waiting for an answer</h3>
+      <ul className="plain-list divided" data-testid="pending-invitations">
+        {pending.data.map((inv: Invitation) => (
+          <li key={inv.id} className="row-between" data-testid="pending-invitation" data-username={inv.username}>
+            <span>
+              <strong>@{inv.username}</strong> <span className="muted small">as {label(ROLE_LABEL, inv.role)} · invited {relativeTime(inv.created_at)}</span>
+            </span>
+            <button
+              type="button"
+              className="button button-small button-ghost"
+              data-testid="pending-invitation-cancel"
+              disabled={cancel.isPending}
+              onClick={() => cancel.mutate(inv.id)}
+            >
+              Cancel
+            </button>
+          </li>
+        ))}
+      </ul>
+      <ErrorMessage error={cancel.error} />
+    </div>
+  );
+}
+
 export function Members({ manage }: { manage: boolean }) {
   const { project } = useProject();
   const qc = useQueryClient();
@@ -95,7 +133,7 @@ export function Members({ manage }: { manage: boolean }) {
     mutationFn: () => api.members.add(project.id, username.trim(), role),
     onSuccess: () => {
       setUsername('');
-      void qc.invalidateQueries({ queryKey: qk.members(project.id) });
+      void qc.invalidateQueries({ queryKey: qk.invitations(project.id) });
     },
     meta: { inlineError: true },
   });
@@ -113,6 +151,7 @@ export function Members({ manage }: { manage: boolean }) {
           ))}
         </ul>
       )}
+      {manage && <PendingInvitations />}
       {manage && (
         <form
           className="row gap-s add-row"
@@ -121,13 +160,27 @@ export function Members({ manage }: { manage: boolean }) {
             add.mutate();
           }}
         >
-          <input aria-label="Username to add" placeholder="username" required value={username} onChange={(e) => setUsername(e.target.value)} />
+          <input
+            aria-label="Username to invite"
+            placeholder="username"
+            required
+            maxLength={150}
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            data-testid="member-invite-username"
+          />
           <RoleSelect value={role} onChange={setRole} label="Role for the new member" />
-          <button type="submit" className="button" disabled={add.isPending}>
-            Add member
+          <button type="submit" className="button" disabled={add.isPending} data-testid="member-invite-submit">
+            Invite
           </button>
         </form>
       )}
+      {manage && add.isSuccess && (
+        <p className="small muted" role="status" data-testid="member-invite-sent">
+          {add.data.detail}
+        </p>
+      )}
+      {manage && <p className="small muted">They join when they accept the invitation on their list of films.</p>}
       <ErrorMessage error={add.error} />
     </section>
   );

@@ -51,7 +51,8 @@ beforeEach(() => {
       if (url.endsWith('/credentials/comfyui/test/') && method === 'POST') return testAnswer ?? jsonResponse(200, { ok: true, detail: 'Answered.', info: {} });
       if (url.endsWith('/credentials/comfyui/') && method === 'PUT') return jsonResponse(200, comfy(body.config));
       if (url.endsWith('/projects/p1/credentials/')) return jsonResponse(200, credentials);
-      if (url.endsWith('/members/') || url.endsWith('/invites/') || url.endsWith('/references/')) return jsonResponse(200, []);
+      if (url.endsWith('/members/') || url.endsWith('/invites/') || url.endsWith('/invitations/') || url.endsWith('/references/'))
+        return jsonResponse(200, []);
       return jsonResponse(404, { code: 'not_found', detail: 'Not found.' });
     }),
   );
