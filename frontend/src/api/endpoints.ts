@@ -80,7 +80,6 @@ export function makeApi(c: ApiClient) {
         c.patch<Member>(`/projects/${projectId}/members/${memberId}/`, { role }),
       remove: (projectId: string, memberId: string) => c.del(`/projects/${projectId}/members/${memberId}/`),
     },
-    references: {
     invitations: {
       /** Directors and producers: the project's invitations waiting for an answer. */
       list: (projectId: string) => c.get<Invitation[]>(`/projects/${projectId}/invitations/`),
@@ -90,6 +89,7 @@ export function makeApi(c: ApiClient) {
       accept: (invitationId: string) => c.post<InviteAccepted>(`/me/invitations/${invitationId}/accept/`),
       decline: (invitationId: string) => c.post<void>(`/me/invitations/${invitationId}/decline/`),
     },
+    references: {
       list: (projectId: string) => c.get<Reference[]>(`/projects/${projectId}/references/`),
       create: (projectId: string, input: { tag: string; kind: ReferenceKind; name?: string; text?: string; images?: string[] }) =>
         c.post<Reference>(`/projects/${projectId}/references/`, input),
