@@ -51,11 +51,11 @@ class CredentialUnreadable(Exception):
 
 # --- encryption ----------------------------------------------------------------------------
 
-
 # The SECRET_KEY in the source tree (studio/settings/base.py): stores made before the
 # credentials key was its own setting were encrypted with a key derived from it. Accepted for
 # reading only (anyone can derive it), so `rotate_credentials_key` can move them to a real key.
 _PUBLIC_DEVELOPMENT_SECRET_KEY = "montage-insecure-development-key-change-me-0123456789abcdef"
+
 
 def _as_fernet_key(value: str) -> bytes:
     raw = value.encode()
@@ -114,13 +114,13 @@ def _fernet():
     return f
 
 
-def encrypt(plaintext: str) -> str:
 def _newest_fernet():
     from cryptography.fernet import Fernet
 
     return Fernet(_fernet_keys()[0])
 
 
+def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
@@ -133,7 +133,6 @@ def decrypt(token: str) -> str:
         raise CredentialUnreadable("A stored API key could not be decrypted (the encryption key changed?).") from None
 
 
-def scrub(text: str, *secrets: str | None) -> str:
 def uses_newest_key(token: str) -> bool:
     from cryptography.fernet import InvalidToken
 
@@ -204,6 +203,7 @@ def secret_names(stored: dict[str, Any] | None) -> list[str]:
         return []
 
 
+def scrub(text: str, *secrets: str | None) -> str:
     """``text`` with every secret (and its URL-encoded form) replaced by ``[redacted]``."""
     from urllib.parse import quote
 
