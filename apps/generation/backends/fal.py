@@ -111,7 +111,9 @@ def _detail_text(body: Any) -> str:
             else:
                 parts.append(str(item))
         return "; ".join(parts)[:500]
-    return str(body)[:500]
+    if isinstance(body, (str, int, float)) and not isinstance(body, bool):
+        return str(body)[:500]
+    return ""  # no body (not JSON, or not the provider's)
 
 
 def _result_error(result: Any) -> str:
