@@ -72,7 +72,8 @@ def test_live_stack_serves_the_app_and_runs_tasks_on_the_worker(studio, clip_pat
     # Upload a real clip; the worker (CELERY_TASK_ALWAYS_EAGER is off there) ingests it.
     data = clip_path.read_bytes()
     _, upload = api.call(
-        "POST", "/api/v1/uploads/", json={"filename": "clip.mp4", "size": len(data), "content_type": "video/mp4"}, expect=201
+        "POST", "/api/v1/uploads/",
+        json={"project": str(project.pk), "filename": "clip.mp4", "size": len(data), "content_type": "video/mp4"}, expect=201,
     )
     assert upload["mode"] == "local", upload
     api.call("PUT", upload["url"], data=data, content_type="video/mp4", expect=200)

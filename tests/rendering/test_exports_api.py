@@ -182,9 +182,10 @@ def test_artifacts_are_listed_with_urls(crew):
     Export.objects.filter(pk=export_id).update(state=ExportState.SUCCEEDED, progress=100)
     ExportArtifact.objects.create(export_id=export_id, kind="mp4", storage_key=f"exports/{export_id}/film.mp4", size=1234)
     body = crew.client("viewer").get(f"{API}/exports/{export_id}/").json()
-    assert body["artifacts"] == [
-        {"kind": "mp4", "url": f"/media/exports/{export_id}/film.mp4", "size": 1234, "filename": "", "content_type": ""}
-    ]
+    (artifact,) = body["artifacts"]
+    assert artifact["url"].startswith(f"/media/exports/{export_id}/film.mp4?")  # signed for members of the project
+    assert f"p={crew.project.pk}" in artifact["url"]
+    assert {k: v for k, v in artifact.items() if k != "url"} == {"kind": "mp4", "size": 1234, "filename": "", "content_type": ""}
     listed = crew.client("viewer").get(f"{API}/projects/{crew.project.pk}/exports/").json()
     assert listed[0]["artifacts"][0]["kind"] == "mp4"
 

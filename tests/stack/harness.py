@@ -177,10 +177,11 @@ class Api:
         token = self.call("POST", "/api/v1/auth/token/", json={"username": username, "password": password}, expect=200)["token"]
         self.session.headers["Authorization"] = f"Token {token}"
 
-    def upload(self, name: str, data: bytes, content_type: str) -> dict:
+    def upload(self, project_id: str, name: str, data: bytes, content_type: str) -> dict:
         created = self.call(
-            "POST", "/api/v1/uploads/", json={"filename": name, "size": len(data), "content_type": content_type}, expect=201
-        )
+            "POST", "/api/v1/uploads/",
+            json={"project": project_id, "filename": name, "size": len(data), "content_type": content_type}, expect=201,
+        )  # fmt: skip
         self.call(created["method"], created["url"], data=data, headers=created.get("headers") or {}, expect=(200, 201, 204))
         return self.call("POST", f"/api/v1/uploads/{created['id']}/complete/", json={}, expect=200)
 

@@ -61,7 +61,7 @@ def test_image_to_video_upscale_interpolate_extend_and_seeds(film, tmp_path):
     sid = shot["id"]
 
     # A still → image to video on the built-in animatic backend.
-    still = api.upload("still.png", _png(), "image/png")
+    still = api.upload(project["id"], "still.png", _png(), "image/png")
     body = {"backend": "local-animatic", "model": "ken-burns", "input_image": still["id"], "duration_frames": 24}
     estimate = api.call("POST", f"/api/v1/shots/{sid}/generate/estimate/", json=body, expect=200)
     assert estimate["kind"] == "image_to_video"
@@ -70,7 +70,7 @@ def test_image_to_video_upscale_interpolate_extend_and_seeds(film, tmp_path):
     assert (moving["media"]["width"], moving["media"]["height"]) == (320, 180)
 
     # An uploaded clip as a take → upscale ×2 → a take twice as wide.
-    clip = api.upload("clip.mp4", _clip(tmp_path), "video/mp4")
+    clip = api.upload(project["id"], "clip.mp4", _clip(tmp_path), "video/mp4")
     source = api.call("POST", f"/api/v1/shots/{sid}/takes/", json={"upload": clip["id"]}, expect=201)
     source = api.wait_for(f"/api/v1/takes/{source['id']}/", lambda t: t["status"] == "ready", what="the uploaded take")
     (bigger,) = api.finished_takes(api.generate(sid, backend="local-upscale", parent_take=source["id"], params={"scale": 2}))
