@@ -422,3 +422,16 @@ def test_provider_error_text_is_parsed_never_raw(listener, settings):
         with pytest.raises(ProviderError) as err:
             backend.poll("video_1", BackendContext(api_key="sk-test", base_url=listener.url))
         assert SECRET not in err.value.message and "HTTP 400" in err.value.message
+
+
+def test_a_failed_job_at_a_typed_address_does_not_show_its_reason(listener, settings):
+    """A job object from an address a member typed says it failed; what it says about why
+    is not shown (it could be anything that service returns)."""
+    settings.MONTAGE_PROVIDER_ALLOWED_HOSTS = "127.0.0.1"
+    failed = {"id": "video_1", "status": "failed", "error": {"code": "internal", "message": f"render crashed {SECRET}"}}
+    listener.routes = _AllPaths((200, {"Content-Type": "application/json"}, json.dumps(failed).encode()))
+    backend = OpenAIVideosBackend()
+    shown = backend.poll("video_1", BackendContext(api_key="sk-test", base_url=listener.url))
+    assert shown.state == "failed" and "render crashed" in shown.error
+    hidden = backend.poll("video_1", BackendContext(api_key="sk-test", base_url=listener.url, address_from_project=True))
+    assert hidden.state == "failed" and SECRET not in hidden.error and "not the provider's own" in hidden.error

@@ -66,7 +66,7 @@ from .base import (
     TransientError,
     WebhookEvent,
 )
-from .http import error_message, raise_for_status, send, trusted_json
+from .http import error_message, provider_reason, raise_for_status, send, trusted_json
 
 PROVIDER = "fal.ai"
 STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
@@ -349,7 +349,7 @@ class FalBackend(Backend):
         if status != "COMPLETED":
             return PollResult(state=STATES.get(status, "running"), poll_after=POLL_AFTER, raw=raw)
         if body.get("error"):
-            return self._failure(_detail_text(body), raw, ctx, billable="422" in str(body.get("error_type") or body.get("error")))
+            return self._failure(provider_reason(ctx, _detail_text(body)) or "the request failed", raw, ctx, billable="422" in str(body.get("error_type") or body.get("error")))
         return self._fetch_result(response_url, raw, ctx)
 
     def _fetch_result(self, response_url: str, raw: dict, ctx: BackendContext) -> PollResult:
@@ -375,7 +375,7 @@ class FalBackend(Backend):
         return PollResult(state="failed", error=_redact(f"{PROVIDER}: {message}", ctx), billable=billable, raw=raw)
 
     def _completed(self, result: Any, raw: dict, ctx: BackendContext) -> PollResult:
-        error = _result_error(result)
+        error = provider_reason(ctx, _result_error(result))
         if error:
             # A validation-style ``detail`` list is a refused input (may be billed, like a 422).
             return self._failure(error, raw, ctx, billable=isinstance(result.get("detail"), list))

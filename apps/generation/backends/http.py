@@ -65,6 +65,15 @@ def trusted_json(response) -> Any:
         return None
 
 
+NOT_SHOWN = "the reason is not shown, because the address is not the provider's own"
+
+
+def provider_reason(ctx: BackendContext, text: str) -> str:
+    """``text`` parsed from a provider's job object (a failure reason), or - when the
+    address was typed by a project member - a sentence saying it is not shown."""
+    return NOT_SHOWN if ctx.address_from_project and text else text
+
+
 def status_line(response) -> str:
     """"HTTP 502 Bad Gateway": the status and its standard phrase (not the server's)."""
     status = int(response.status_code)

@@ -56,7 +56,7 @@ from .base import (
     TransientError,
     WebhookEvent,
 )
-from .http import error_message, raise_for_status, send, stream_to_file
+from .http import error_message, provider_reason, raise_for_status, send, stream_to_file
 
 PROVIDER = "Luma"
 
@@ -249,9 +249,9 @@ class LumaBackend(Backend):
         if not _ID.match(provider_job_id or ""):
             raise JobLost(f"Luma: {provider_job_id!r} is not a Luma generation id.")
         response = self._call(ctx, "GET", f"/generations/{provider_job_id}", lost_on_404=True)
-        return self.result_from_generation(_json(response))
+        return self.result_from_generation(_json(response), ctx)
 
-    def result_from_generation(self, generation: dict[str, Any]) -> PollResult:
+    def result_from_generation(self, generation: dict[str, Any], ctx: BackendContext | None = None) -> PollResult:
         raw = _summary(generation)
         state = str(generation.get("state") or "")
         if state == "completed":
@@ -262,7 +262,8 @@ class LumaBackend(Backend):
             output = Output(url=video, content_type="video/mp4", filename=f"luma-{gen_id}.mp4", meta={"generation_id": gen_id})
             return PollResult(state="succeeded", progress=100, outputs=[output], raw=raw)
         if state == "failed":
-            reason = str(generation.get("failure_reason") or "no reason given")
+            reason = str(generation.get("failure_reason") or "")
+            reason = (provider_reason(ctx, reason) if ctx is not None else reason) or "no reason given"
             # Unconfirmed: Luma does not appear to charge for failed (incl. moderated) generations.
             return PollResult(state="failed", error=f"Luma could not make this clip: {reason}", billable=False, raw=raw)
         if state == "queued":

@@ -38,7 +38,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import body_trusted, error_message, raise_for_status, retry_after_seconds, send, stream_to_file
+from .http import body_trusted, error_message, provider_reason, raise_for_status, retry_after_seconds, send, stream_to_file
 
 PROVIDER = "OpenAI"
 SIZES_720P = ((1280, 720), (720, 1280))
@@ -249,7 +249,8 @@ class OpenAIVideosBackend(Backend):
             err = body.get("error") or {}
             message = err.get("message") if isinstance(err, dict) else str(err)
             code = err.get("code") if isinstance(err, dict) else ""
-            text = message or "the render failed without a reason"
+            text = provider_reason(ctx, str(message or "")) or "the render failed without a reason"
+            code = "" if ctx.address_from_project else code
             result.error = _redact(f"{PROVIDER}: {text}" + (f" ({code})" if code else ""), ctx)
             result.billable = False  # failed renders are not charged (OpenAI bills completed seconds)
         return result

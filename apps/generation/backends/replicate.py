@@ -47,7 +47,7 @@ from .base import (
     TransientError,
     WebhookEvent,
 )
-from .http import raise_for_status, send
+from .http import provider_reason, raise_for_status, send
 
 PROVIDER = "Replicate"
 STATES = {
@@ -266,7 +266,7 @@ class ReplicateBackend(Backend):
             elif all(o.filtered for o in result.outputs):
                 result.error = f"{PROVIDER}'s safety filter removed every output."
         elif state == "failed":
-            result.error = _redact(_failure_text(str(prediction.get("error") or "")), ctx)
+            result.error = _redact(_failure_text(provider_reason(ctx, str(prediction.get("error") or ""))), ctx)
             result.billable = False  # official models are priced per output; see module docstring
         return result
 

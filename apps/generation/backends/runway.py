@@ -43,7 +43,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import error_message, raise_for_status, retry_after_seconds, send
+from .http import error_message, provider_reason, raise_for_status, retry_after_seconds, send
 
 PROVIDER = "Runway"
 API_VERSION = "2024-11-06"
@@ -338,7 +338,10 @@ class RunwayBackend(Backend):
                 result.state, result.billable = "failed", True
                 result.error = f"{PROVIDER} reported success but returned no output."
         elif state == "failed":
-            result.error = _redact(_failure_text(str(task.get("failure") or ""), str(task.get("failureCode") or "")), ctx)
+            failure, code = str(task.get("failure") or ""), str(task.get("failureCode") or "")
+            if ctx.address_from_project:
+                failure, code = provider_reason(ctx, failure or code), ""
+            result.error = _redact(_failure_text(failure, code), ctx)
             result.billable = False  # Runway does not charge credits for failed tasks
         return result
 

@@ -63,7 +63,7 @@ from .base import (
     SubmitResult,
     TransientError,
 )
-from .http import body_trusted, error_message, retry_after_seconds
+from .http import body_trusted, error_message, provider_reason, retry_after_seconds
 from .http import send as send_request
 
 PROVIDER = "Google Veo"
@@ -213,6 +213,7 @@ class VeoBackend(Backend):
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
             raw["error"] = error
+            message = provider_reason(ctx, str(message or "")) or "no reason given"
             return PollResult(state="failed", error=f"Google Veo could not make this clip: {message}", billable=False, raw=raw)
         response = operation.get("response") or {}
         result = response.get("generateVideoResponse") or response
@@ -229,7 +230,7 @@ class VeoBackend(Backend):
                 outputs.append(Output(url=video["uri"], content_type=video.get("mimeType") or "video/mp4", filename=filename, meta={"auth": KEY_HEADER}))
             elif video.get("encodedVideo") or video.get("videoBytes"):
                 outputs.append(self._inline_output(video, filename, ctx))
-        reason_text = "; ".join(reasons) or "no reason given"
+        reason_text = provider_reason(ctx, "; ".join(reasons)) or "no reason given"
         if not outputs:
             if filtered:
                 return PollResult(
