@@ -173,7 +173,7 @@ function MyInvitations() {
   if (!invitations.data || invitations.data.length === 0) return null;
   const busy = accept.isPending || decline.isPending;
   return (
-    <section className="card" aria-labelledby="my-invitations-h" data-testid="my-invitations">
+    <section className="card my-invitations" aria-labelledby="my-invitations-h" data-testid="my-invitations">
       <h2 id="my-invitations-h">Invitations</h2>
       <ul className="plain-list divided">
         {invitations.data.map((inv) => (
