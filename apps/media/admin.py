@@ -29,9 +29,9 @@ class MediaFileAdmin(admin.ModelAdmin):
 
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
-    list_display = ("id", "filename", "owner", "method", "status", "size", "received_bytes", "consumed_at", "expires_at", "created_at")
+    list_display = ("id", "filename", "owner", "project", "method", "status", "size", "received_bytes", "consumed_at", "expires_at", "created_at")
     list_filter = ("status", "method")
     search_fields = ("id", "filename", "storage_key", "owner__username")
-    list_select_related = ("owner", "media")
-    raw_id_fields = ("owner", "media")
+    list_select_related = ("owner", "project", "media")
+    raw_id_fields = ("owner", "project", "media")
     readonly_fields = ("id", "created_at", "updated_at", "s3_upload_id", "received_bytes", "consumed_at")
