@@ -4,6 +4,8 @@ beat do, with its own var/ folder (MONTAGE_VAR_DIR)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import stat
@@ -12,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 from studio.env import BASE_DIR
 from studio.keyfiles import PUBLIC_DEFAULT_SECRET_KEY
@@ -133,3 +135,14 @@ def test_the_environment_wins_over_the_files(tmp_path):
     assert out["credentials_key"].split(",")[0] == key
     assert Fernet(key.encode()).decrypt(out["token"].encode()) == b"sk-live-probe"
     assert not (var / "secret_key").exists() and not (var / "credentials_key").exists()
+
+
+def test_provider_keys_stored_before_the_generated_key_still_decrypt(tmp_path):
+    # Older `make run`s encrypted provider keys with a key derived from the public SECRET_KEY.
+    digest = hashlib.sha256(b"montage-credentials-from-secret-key:" + PUBLIC_DEFAULT_SECRET_KEY.encode()).digest()
+    legacy = Fernet(base64.urlsafe_b64encode(digest))
+    out = _probe(tmp_path / "var", legacy.encrypt(b"sk-stored-long-ago").decode())
+    assert out["decrypted"] == "sk-stored-long-ago"
+    # ...but what is stored now cannot be read with that key from the source tree
+    with pytest.raises(InvalidToken):
+        legacy.decrypt(out["token"].encode())

@@ -15,16 +15,25 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from apps.core import heartbeat
-from apps.generation import ledger, services
+from apps.generation import ledger, registry, services
 from apps.generation.models import GenerationJob
 from apps.generation.services import generate, generation_reap_stale, job_advance
 from apps.production.models import Take
-from tests.fakes.generic import Script, WorkerKilled
-from tests.generation.conftest import access_of, drive, generation_settings, redis_prefix, scripted  # noqa: F401 - fixtures
+from tests.fakes.generic import Script, ScriptedBackend, WorkerKilled
+from tests.generation.conftest import access_of, drive, generation_settings, redis_prefix  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
 TWO_MINUTES = 120
+
+
+@pytest.fixture
+def provider(tmp_path):
+    """A provider in memory (tests/fakes/generic.py) that can "kill the worker" inside submit."""
+    backend = ScriptedBackend(folder=tmp_path / "provider-out")
+    registry.register_instance(backend)
+    yield backend
+    registry.unregister(backend.name)
 
 
 @pytest.fixture
@@ -99,8 +108,8 @@ def test_the_defaults_promise_recovery_within_two_minutes():
     assert django_settings.CELERY_BEAT_SCHEDULE["reap-stale-jobs"]["schedule"] == interval
 
 
-def test_a_generation_killed_inside_submit_resumes_within_two_minutes(crew, scripted, requeued):
-    scripted.script = Script(kill_after_submit=1)
+def test_a_generation_killed_inside_submit_resumes_within_two_minutes(crew, provider, requeued):
+    provider.script = Script(kill_after_submit=1)
     job = _generate(crew)
     with pytest.raises(WorkerKilled):
         job_advance(job_id=job.pk)  # the worker dies half-way through sending the job
@@ -114,14 +123,14 @@ def test_a_generation_killed_inside_submit_resumes_within_two_minutes(crew, scri
     assert times[0] <= TWO_MINUTES
     assert len(times) == 1
     assert steps[-1].state == "succeeded"
-    assert len(scripted.submit_calls) == 2 and scripted.submissions == 1
+    assert len(provider.submit_calls) == 2 and provider.submissions == 1
     job.refresh_from_db()
     assert job.state == "succeeded" and ledger.job_ledger_state(job) == "settled"
     assert Take.objects.get(shot=crew.shot).media_id is not None
 
 
-def test_a_job_whose_worker_keeps_dying_is_failed_with_the_reason(crew, scripted, requeued):
-    scripted.script = Script(kill_after_submit=100)  # every worker that sends it dies
+def test_a_job_whose_worker_keeps_dying_is_failed_with_the_reason(crew, provider, requeued):
+    provider.script = Script(kill_after_submit=100)  # every worker that sends it dies
     job = _generate(crew)
     with pytest.raises(WorkerKilled):
         job_advance(job_id=job.pk)
@@ -135,7 +144,7 @@ def test_a_job_whose_worker_keeps_dying_is_failed_with_the_reason(crew, scripted
     job.refresh_from_db()
     assert job.state == "failed"
     assert job.error.startswith(f"The worker running this job stopped {restarts + 1} times;")
-    assert len(times) == restarts and len(scripted.submit_calls) == restarts + 1
+    assert len(times) == restarts and len(provider.submit_calls) == restarts + 1
     assert ledger.job_ledger_state(job) == "released"
     take = Take.objects.get(shot=crew.shot)
     assert take.status == "failed" and take.error == job.error
@@ -146,8 +155,8 @@ def test_a_job_whose_worker_keeps_dying_is_failed_with_the_reason(crew, scripted
     assert all(later > earlier for earlier, later in zip(gaps, gaps[1:], strict=False)), gaps
 
 
-def test_requeues_of_a_lost_step_back_off_and_do_not_fail_the_job(crew, scripted, requeued):
-    scripted.script = Script(polls=5)
+def test_requeues_of_a_lost_step_back_off_and_do_not_fail_the_job(crew, provider, requeued):
+    provider.script = Script(polls=5)
     job = _generate(crew)
     job_advance(job_id=job.pk)  # submitted; it runs at the provider
     job.refresh_from_db()
@@ -163,11 +172,11 @@ def test_requeues_of_a_lost_step_back_off_and_do_not_fail_the_job(crew, scripted
     assert len(times) <= 8  # an hour, not one re-queue per reaper tick (180 ticks)
     # a step finally runs: the job goes on from where it was
     assert drive(job.pk)[-1].state == "succeeded"
-    assert scripted.submissions == 1
+    assert provider.submissions == 1
 
 
-def test_a_step_waits_for_another_workers_submission_instead_of_spinning(crew, scripted):
-    scripted.script = Script(kill_after_submit=1)
+def test_a_step_waits_for_another_workers_submission_instead_of_spinning(crew, provider):
+    provider.script = Script(kill_after_submit=1)
     job = _generate(crew)
     with pytest.raises(WorkerKilled):
         job_advance(job_id=job.pk)
@@ -175,14 +184,14 @@ def test_a_step_waits_for_another_workers_submission_instead_of_spinning(crew, s
     # duplicate deliveries while the mark is fresh: each waits for the mark to run out
     delays = [job_advance(job_id=job.pk).delay for _ in range(3)]
     assert all(d is not None and d >= lease * 0.9 for d in delays), delays
-    assert len(scripted.submit_calls) == 1
+    assert len(provider.submit_calls) == 1
     _pass(job.pk, lease + 1)
     assert drive(job.pk)[-1].state == "succeeded"
-    assert len(scripted.submit_calls) == 2 and scripted.submissions == 1
+    assert len(provider.submit_calls) == 2 and provider.submissions == 1
 
 
-def test_a_job_that_beats_is_never_touched(crew, scripted, requeued):
-    scripted.script = Script(kill_after_submit=1)
+def test_a_job_that_beats_is_never_touched(crew, provider, requeued):
+    provider.script = Script(kill_after_submit=1)
     job = _generate(crew)
     with pytest.raises(WorkerKilled):
         job_advance(job_id=job.pk)
@@ -196,13 +205,13 @@ def test_a_job_that_beats_is_never_touched(crew, scripted, requeued):
         generation_reap_stale()
         assert job_advance(job_id=job.pk).delay > 0  # a duplicate delivery keeps off its call
     assert requeued == []
-    assert len(scripted.submit_calls) == 1
+    assert len(provider.submit_calls) == 1
     job.refresh_from_db()
     assert job.provider_data["calls"][0]["state"] == "submitting" and job.state != "failed"
 
 
-def test_a_job_waiting_for_its_next_poll_is_not_touched(crew, scripted, requeued):
-    scripted.script = Script(polls=5)
+def test_a_job_waiting_for_its_next_poll_is_not_touched(crew, provider, requeued):
+    provider.script = Script(polls=5)
     job = _generate(crew)
     job_advance(job_id=job.pk)
     # the provider asked to be polled again in five minutes
