@@ -311,7 +311,10 @@ class GuardedSession(requests.Session):
         self.mount("https://", adapter)
 
     def send(self, request, **kwargs: Any):
-        check_url(request.url)
+        try:
+            check_url(request.url)
+        except (OSError, UnicodeError) as exc:  # no such name: a network error like any other
+            raise requests.ConnectionError(f"could not resolve the host of {request.url[:100]}") from exc
         kwargs["proxies"] = {}
         return super().send(request, **kwargs)
 

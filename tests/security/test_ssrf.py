@@ -183,7 +183,7 @@ def test_a_network_in_the_allow_list_admits_its_addresses_only(listener, setting
     netguard.check_url(f"https://{PUBLIC_IP}/v1", resolve=True)
     with pytest.raises(netguard.AddressRefused):
         netguard.check_url("http://192.168.1.20:8188/", resolve=True)
-    assert set(connects) == {"127.0.0.1"}  # only the loopback listener was ever connected to
+    assert set(connects) <= {"127.0.0.1", "::1"}  # only the loopback listener was ever connected to
 
 
 def test_names_that_resolve_to_loopback_are_refused(listener, nothing_allowed, monkeypatch, connects):
@@ -237,7 +237,7 @@ def test_redirects_are_followed_only_to_allowed_addresses(listener, second, sett
         with pytest.raises(netguard.AddressRefused):
             get(base + path)
     assert second.seen == []
-    assert set(connects) == {"127.0.0.1"}  # the allowed first hop only (never the targets)
+    assert set(connects) <= {"127.0.0.1", "::1"}  # the allowed first hop only (never the targets)
     assert get(base + "/to-allowed").text == "fine"
     assert [path for path, _ in second.seen] == ["/fine"]
 
@@ -435,3 +435,16 @@ def test_a_failed_job_at_a_typed_address_does_not_show_its_reason(listener, sett
     assert shown.state == "failed" and "render crashed" in shown.error
     hidden = backend.poll("video_1", BackendContext(api_key="sk-test", base_url=listener.url, address_from_project=True))
     assert hidden.state == "failed" and SECRET not in hidden.error and "not the provider's own" in hidden.error
+
+
+def test_a_name_that_does_not_resolve_is_a_network_error(monkeypatch, nothing_allowed, connects):
+    def no_such_name(host, port):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(netguard, "_getaddrinfo", no_such_name)
+    with pytest.raises(requests.ConnectionError):
+        get("http://gone.example:8188/")
+    with pytest.raises(ProviderError) as err:
+        OpenAIVideosBackend().poll("video_1", BackendContext(api_key="sk-test", base_url="http://gone.example/v1"))
+    assert err.value.retryable and "could not reach" in err.value.message
+    assert connects == []
