@@ -15,9 +15,11 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+from studio import keyfiles
 from studio.embedded import popen_group, start_private_redis, stop_groups, wait_for_port
 from studio.env import BASE_DIR, VAR_DIR
 
@@ -137,10 +139,6 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _describe_keys(self) -> None:
-        from django.conf import settings
-
-        from studio import keyfiles
-
         if settings.DEBUG:
             self.stdout.write(
                 self.style.WARNING(
