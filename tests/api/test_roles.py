@@ -234,6 +234,9 @@ CASES: list[Case] = [
     # takes
     Case("takes list", "get", lambda c: shot(c) + "takes/", None, members(200)),
     Case("take create from upload", "post", lambda c: shot(c) + "takes/", upload_body, allow(201, *EDITORS)),
+    Case("upload create", "post", lambda c: f"{API}/uploads/",
+         lambda c: {"project": str(c.project.pk), "filename": "clip.mp4", "size": 10, "content_type": "video/mp4"},
+         allow(201, "director", "producer", "owner", "artist")),
     Case("take get", "get", take_url(), None, members(200)),
     Case("take submit", "post", take_url("submit/"), None, allow(200, *EDITORS)),
     Case("take approve", "post", take_url("approve/", review_state="submitted"), None, allow(200, "director")),
