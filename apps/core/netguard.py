@@ -21,7 +21,8 @@ service at 169.254.169.254, ...). Every such call goes through :func:`session` h
 The operator allows private addresses on purpose with ``MONTAGE_PROVIDER_ALLOWED_HOSTS``:
 comma-separated host names (``comfy.lan``, ``*.gpu.lan``), addresses (``192.168.1.20``)
 and networks (``10.0.0.0/8``). A listed name may resolve to anything; a listed address or
-network is allowed whatever name leads to it.
+network is allowed whatever name leads to it. The hosts of the operator's own provider
+addresses (``MONTAGE_BACKEND_URLS``) are allowed as well.
 """
 
 from __future__ import annotations
@@ -167,10 +168,20 @@ def _parse_allow_list(raw: str) -> AllowList:
 
 
 def allow_list() -> AllowList:
+    """The operator's allowances: MONTAGE_PROVIDER_ALLOWED_HOSTS, plus the hosts of the
+    provider addresses the operator set in MONTAGE_BACKEND_URLS (their own choice too)."""
     raw = getattr(settings, SETTING, "") or ""
     if isinstance(raw, (list, tuple, set)):
         raw = ",".join(str(x) for x in raw)
-    return _parse_allow_list(str(raw))
+    operator_urls = getattr(settings, "MONTAGE_BACKEND_URLS", None) or {}
+    hosts = []
+    if isinstance(operator_urls, dict):
+        for url in operator_urls.values():
+            try:
+                hosts.append(urlsplit(str(url)).hostname or "")
+            except ValueError:
+                continue
+    return _parse_allow_list(",".join([str(raw), *hosts]))
 
 
 # --- resolving and vetting ------------------------------------------------------------------

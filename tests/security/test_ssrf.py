@@ -448,3 +448,11 @@ def test_a_name_that_does_not_resolve_is_a_network_error(monkeypatch, nothing_al
         OpenAIVideosBackend().poll("video_1", BackendContext(api_key="sk-test", base_url="http://gone.example/v1"))
     assert err.value.retryable and "could not reach" in err.value.message
     assert connects == []
+
+
+def test_the_operators_provider_addresses_are_allowed(listener, nothing_allowed, connects):
+    nothing_allowed.MONTAGE_BACKEND_URLS = {"comfyui": listener.url}
+    assert get(listener.url + "/system_stats").status_code == 200
+    with pytest.raises(netguard.AddressRefused):  # another loopback address is not
+        get(f"http://127.0.0.2:{listener.port}/")
+    assert connects == ["127.0.0.1"]
