@@ -158,6 +158,13 @@ def _parse_allow_list(raw: str) -> AllowList:
             continue
         except ValueError:
             pass
+        if entry.count(":") == 1:  # "192.168.1.20:8188": the port does not matter here
+            entry = entry.split(":", 1)[0]
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
         if entry.startswith("*."):
             suffixes.append(entry[1:])
         elif entry.startswith("."):

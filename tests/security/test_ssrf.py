@@ -456,3 +456,11 @@ def test_the_operators_provider_addresses_are_allowed(listener, nothing_allowed,
     with pytest.raises(netguard.AddressRefused):  # another loopback address is not
         get(f"http://127.0.0.2:{listener.port}/")
     assert connects == ["127.0.0.1"]
+
+
+def test_allow_list_entries_may_carry_ports_brackets_and_wildcards():
+    allowed = netguard._parse_allow_list("192.168.1.20:8188, comfy.lan:8188, *.gpu.lan, 10.0.0.0/8, [::1], fd00::/8")
+    assert allowed.allows_ip(ipaddress.ip_address("192.168.1.20")) and not allowed.allows_ip(ipaddress.ip_address("192.168.1.21"))
+    assert allowed.allows_ip(ipaddress.ip_address("10.200.0.1")) and allowed.allows_ip(ipaddress.ip_address("fd00::5"))
+    assert allowed.allows_ip(ipaddress.ip_address("::ffff:10.0.0.1"))  # the IPv4-mapped form of a listed address
+    assert allowed.allows_name("comfy.lan") and allowed.allows_name("box.gpu.lan") and not allowed.allows_name("gpu.lan.evil.com")
