@@ -43,8 +43,10 @@ def _int(op: dict, key: str, *, minimum: int = 0, maximum: int = MAX_FRAMES, req
 def _float(op: dict, key: str, default: float, lo: float, hi: float) -> float:
     value = op.get(key, default)
     try:
+        if isinstance(value, bool):
+            raise TypeError(key)
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError(f"{key} must be a number.", fields={"ops": [f"{key} must be a number."]})
     if not (lo <= value <= hi):
         raise ValidationError(f"{key} must be between {lo} and {hi}.", fields={"ops": [f"{key} must be between {lo} and {hi}."]})

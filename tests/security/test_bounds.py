@@ -115,13 +115,31 @@ def _timeline_revision():
 
 # (id, target, field, lowest accepted, highest accepted)
 CASES = [
-    ("project.target_runtime_seconds", _project_create("target_runtime_seconds"), "target_runtime_seconds", 1, L.MAX_RUNTIME_SECONDS),
+    (
+        "project.target_runtime_seconds",
+        _project_create("target_runtime_seconds"),
+        "target_runtime_seconds",
+        1,
+        L.MAX_RUNTIME_SECONDS,
+    ),
     ("project.width", _project_create("width"), "width", L.MIN_SIZE_PX, L.MAX_SIZE_PX),
     ("project.height", _project_create("height"), "height", L.MIN_SIZE_PX, L.MAX_SIZE_PX),
     ("project.budget_amount", _project_create("budget_amount"), "budget_amount", "0.00", str(L.MAX_MONEY)),
-    ("project-patch.target_runtime_seconds", _project_patch("target_runtime_seconds"), "target_runtime_seconds", 1, L.MAX_RUNTIME_SECONDS),
+    (
+        "project-patch.target_runtime_seconds",
+        _project_patch("target_runtime_seconds"),
+        "target_runtime_seconds",
+        1,
+        L.MAX_RUNTIME_SECONDS,
+    ),
     ("project-patch.budget_amount", _project_patch("budget_amount", "producer"), "budget_amount", "0.00", str(L.MAX_MONEY)),
-    ("project-patch.artist_budget_cap", _project_patch("artist_budget_cap", "producer"), "artist_budget_cap", "0.00", str(L.MAX_MONEY)),
+    (
+        "project-patch.artist_budget_cap",
+        _project_patch("artist_budget_cap", "producer"),
+        "artist_budget_cap",
+        "0.00",
+        str(L.MAX_MONEY),
+    ),
     ("project-patch.width", _project_patch("width"), "width", L.MIN_SIZE_PX, L.MAX_SIZE_PX),
     ("segment.target_frames", _segment_create("target_frames"), "target_frames", 1, L.MAX_FRAMES),
     ("segment.position", _segment_create("position"), "position", 0, L.MAX_POSITION),
@@ -137,13 +155,43 @@ CASES = [
     ("op.add_marker.frame", _timeline({"op": "add_marker", "label": "m"}, "frame"), "frame", 0, L.MAX_FRAMES),
     ("op.add_audio.start_frame", _timeline({"op": "add_audio"}, "start_frame", _audio), "start_frame", 0, L.MAX_FRAMES),
     ("op.add_audio.fade_in_frames", _timeline({"op": "add_audio"}, "fade_in_frames", _audio), "fade_in_frames", 0, L.MAX_FRAMES),
-    ("op.add_audio.fade_out_frames", _timeline({"op": "add_audio"}, "fade_out_frames", _audio), "fade_out_frames", 0, L.MAX_FRAMES),
+    (
+        "op.add_audio.fade_out_frames",
+        _timeline({"op": "add_audio"}, "fade_out_frames", _audio),
+        "fade_out_frames",
+        0,
+        L.MAX_FRAMES,
+    ),
     ("op.add_audio.volume", _timeline({"op": "add_audio"}, "volume", _audio), "volume", 0.0, L.MAX_VOLUME),
-    ("op.trim.in_frame", _timeline({"op": "trim", "out_frame": L.MAX_FRAMES}, "in_frame", _long_shot), "in_frame", 0, L.MAX_FRAMES - 1),
+    (
+        "op.trim.in_frame",
+        _timeline({"op": "trim", "out_frame": L.MAX_FRAMES}, "in_frame", _long_shot),
+        "in_frame",
+        0,
+        L.MAX_FRAMES - 1,
+    ),
     ("op.trim.out_frame", _timeline({"op": "trim", "in_frame": 0}, "out_frame", _long_shot), "out_frame", 1, L.MAX_FRAMES),
-    ("op.transition.frames", _timeline({"op": "transition", "kind": "crossfade"}, "frames", lambda c: {"shot": str(c.shot.pk)}), "frames", 1, L.MAX_TRANSITION_FRAMES),
-    ("op.move_segment.position", _timeline({"op": "move_segment"}, "position", lambda c: {"segment": str(c.seg.pk)}), "position", 0, L.MAX_POSITION),
-    ("op.move_shot.position", _timeline({"op": "move_shot"}, "position", lambda c: {"shot": str(c.shot.pk)}), "position", 0, L.MAX_POSITION),
+    (
+        "op.transition.frames",
+        _timeline({"op": "transition", "kind": "crossfade"}, "frames", lambda c: {"shot": str(c.shot.pk)}),
+        "frames",
+        1,
+        L.MAX_TRANSITION_FRAMES,
+    ),
+    (
+        "op.move_segment.position",
+        _timeline({"op": "move_segment"}, "position", lambda c: {"segment": str(c.seg.pk)}),
+        "position",
+        0,
+        L.MAX_POSITION,
+    ),
+    (
+        "op.move_shot.position",
+        _timeline({"op": "move_shot"}, "position", lambda c: {"shot": str(c.shot.pk)}),
+        "position",
+        0,
+        L.MAX_POSITION,
+    ),
 ]
 
 
@@ -184,6 +232,18 @@ def test_bounded_field_past_its_limits_is_a_400_naming_it(crew, case_id, target,
         past += [HUGE, -HUGE]
     for value in past:
         _assert_refused(target.call(crew, value), field, target.in_ops)
+
+
+@pytest.mark.parametrize("value", [10**400, "1e400", "nan", "-inf", [1], {"a": 1}, True])
+def test_odd_volumes_are_refused_by_name(crew, value):
+    call = _timeline({"op": "add_audio"}, "volume", _audio).call
+    _assert_refused(call(crew, value), "volume", in_ops=True)
+
+
+@pytest.mark.parametrize("value", [1.5, "7", [1], {"a": 1}, True, None])
+def test_odd_frames_in_ops_are_refused_by_name(crew, value):
+    call = _timeline({"op": "add_marker", "label": "m"}, "frame").call
+    _assert_refused(call(crew, value), "frame", in_ops=True)
 
 
 def test_a_revision_in_range_but_stale_is_a_conflict_not_a_crash(crew):

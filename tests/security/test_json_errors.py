@@ -125,3 +125,20 @@ def test_a_sane_incoming_request_id_is_kept_and_a_bad_one_replaced():
     assert kept["X-Request-ID"] == "proxy-1234abcd"
     replaced = APIClient().get(f"{API}/nope/", HTTP_X_REQUEST_ID="<script>")
     assert replaced["X-Request-ID"] != "<script>" and len(replaced["X-Request-ID"]) == 32
+
+
+def test_local_upload_bytes_are_not_bound_by_the_json_limit(crew, settings, tmp_path):
+    # The upload PUT streams raw bytes to disk: 3 MB passes although JSON bodies stop at 1 MB.
+    settings.MEDIA_ROOT = str(tmp_path)
+    client = crew.client("owner")
+    size = 3 * 1024 * 1024
+    assert size > settings.MONTAGE_API_MAX_JSON_BYTES and size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    created = client.post(
+        f"{API}/uploads/",
+        {"project": str(crew.project.pk), "filename": "big.mp4", "size": size, "content_type": "video/mp4"},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    response = client.generic("PUT", created.json()["url"], b"\x00" * size, content_type="video/mp4")
+    assert response.status_code == 200, response.json()
+    assert response.json()["received_bytes"] == size

@@ -107,4 +107,5 @@ def test_no_server_errors(case, seeded, live_server):
     response = case.call_and_validate(base_url=live_server.url, headers=headers, checks=[not_a_server_error], timeout=30)
     # Under /api/ every answer is JSON (unknown ids, wrong methods, refusals included).
     if response.status_code >= 400:
-        assert response.headers.get("Content-Type", "").startswith("application/json"), (response.status_code, response.text[:200])
+        content_type = (response.headers.get("content-type") or [""])[0]
+        assert content_type.startswith("application/json"), (response.status_code, content_type, response.text[:200])
