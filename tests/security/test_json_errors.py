@@ -142,3 +142,24 @@ def test_local_upload_bytes_are_not_bound_by_the_json_limit(crew, settings, tmp_
     response = client.generic("PUT", created.json()["url"], b"\x00" * size, content_type="video/mp4")
     assert response.status_code == 200, response.json()
     assert response.json()["received_bytes"] == size
+
+
+def test_under_asgi_too(crew, monkeypatch, caplog):
+    # daphne serves the studio through Django's ASGI handler: the middleware runs async there.
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+    from rest_framework.authtoken.models import Token
+
+    from apps.projects.api import views
+
+    client = AsyncClient()
+    auth = {"headers": {"Authorization": f"Token {Token.objects.create(user=crew.director).key}"}}
+    missing = async_to_sync(client.get)(f"{API}/no-such-thing/", **auth)
+    assert_error(missing, 404, "not_found")
+    assert missing["X-Request-ID"]
+    monkeypatch.setattr(views.selectors, "project_list", _crash, raising=True)
+    with caplog.at_level(logging.ERROR):
+        crashed = async_to_sync(client.get)(f"{API}/projects/", **auth)
+    body = assert_error(crashed, 500, "server_error")
+    assert crashed["X-Request-ID"] == body["request_id"]
+    assert any(body["request_id"] in r.getMessage() for r in caplog.records)
