@@ -523,7 +523,7 @@ def _touch(job_id, *, call: int | None = None, finishing: str | None = None) -> 
         job.save(update_fields=["provider_data", "heartbeat_at", "updated_at"])
 
 
-def _Beat(job_id, *, call: int | None = None, finishing: str | None = None):
+def _beating(job_id, *, call: int | None = None, finishing: str | None = None):
     """Beat the job (and the lease held) every MONTAGE_JOB_HEARTBEAT_SECONDS from a side thread
     while a long call runs (a provider's submit, a local render, a big download), so that the
     reaper and other workers know this worker is alive."""
@@ -875,7 +875,7 @@ class _Step:
                 self._start_local(index)
                 self.ctx.progress = _LocalProgress(self.job.pk, index)
             try:
-                with _Beat(self.job.pk, call=index):
+                with _beating(self.job.pk, call=index):
                     result = self.backend.submit(req, self.ctx)
             except RateLimited as exc:
                 wait = float(exc.retry_after or DEFAULT_RETRY_AFTER)
@@ -1309,7 +1309,7 @@ def _finish_job(step: _Step, *, token: str) -> Advance:
     # call index → list of (output, stored path or None, error or None)
     results: dict[int, list[tuple[Output, Path | None, str | None]]] = {}
     try:
-        with _Beat(job.pk, finishing=token):
+        with _beating(job.pk, finishing=token):
             n = 0
             for call in calls:
                 if call["state"] != "succeeded":
