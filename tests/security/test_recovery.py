@@ -135,7 +135,10 @@ def test_a_job_whose_worker_keeps_dying_is_failed_with_the_reason(crew, provider
     with pytest.raises(WorkerKilled):
         job_advance(job_id=job.pk)
 
+    shown = []
+
     def run_requeued_step(t):
+        shown.append(services.job_data(GenerationJob.objects.get(pk=job.pk))["retry"])
         with pytest.raises(WorkerKilled):
             job_advance(job_id=job.pk)
 
@@ -145,6 +148,9 @@ def test_a_job_whose_worker_keeps_dying_is_failed_with_the_reason(crew, provider
     assert job.state == "failed"
     assert job.error.startswith(f"The worker running this job stopped {restarts + 1} times;")
     assert len(times) == restarts and len(provider.submit_calls) == restarts + 1
+    # while it was restarted, the job said so (as people see it in the API and on the websocket)
+    assert [r["attempt"] for r in shown] == list(range(2, restarts + 2))
+    assert all(r["max_attempts"] == restarts + 1 and "worker" in r["message"] for r in shown)
     assert ledger.job_ledger_state(job) == "released"
     take = Take.objects.get(shot=crew.shot)
     assert take.status == "failed" and take.error == job.error
