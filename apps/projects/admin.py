@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ActivityEvent, Invite, Membership, Project, Reference
+from .models import ActivityEvent, Invitation, Invite, Membership, Project, Reference
 
 
 class MembershipInline(admin.TabularInline):
@@ -32,6 +32,14 @@ class ReferenceAdmin(admin.ModelAdmin):
 @admin.register(Invite)
 class InviteAdmin(admin.ModelAdmin):
     list_display = ("project", "role", "uses", "max_uses", "expires_at", "revoked")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("project", "username", "invitee", "role", "state", "expires_at", "created_at")
+    list_filter = ("state", "role")
+    search_fields = ("username", "project__title")
+    raw_id_fields = ("project", "invitee", "invited_by")
 
 
 @admin.register(ActivityEvent)
