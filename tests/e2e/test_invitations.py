@@ -46,7 +46,9 @@ def test_director_invites_by_username_and_the_artist_accepts(studio):
     # A name nobody has gets the same words and the same kind of row.
     tid(page, "member-invite-username").fill("nobody-by-this-name")
     tid(page, "member-invite-submit").click()
-    expect(tid(page, "member-invite-sent")).to_contain_text("If someone is called nobody-by-this-name, they are invited", timeout=UI)
+    expect(tid(page, "member-invite-sent")).to_contain_text(
+        "If someone is called nobody-by-this-name, they are invited", timeout=UI
+    )
     expect(tid(page, "pending-invitation")).to_have_count(2, timeout=UI)
     studio.snap(page, "invitations-01-director-pending")
 

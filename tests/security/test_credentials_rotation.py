@@ -40,7 +40,9 @@ def _raw_row(cred) -> tuple[str, str]:
     """The columns as the database holds them (no model field decoding)."""
     table = Credential._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT encrypted, config FROM {table} WHERE id = %s", [cred.pk.hex if connection.vendor == "sqlite" else cred.pk])
+        cursor.execute(
+            f"SELECT encrypted, config FROM {table} WHERE id = %s", [cred.pk.hex if connection.vendor == "sqlite" else cred.pk]
+        )
         row = cursor.fetchone()
     return str(row[0]), str(row[1])
 
@@ -133,7 +135,9 @@ def test_config_secrets_are_encrypted_at_rest_and_still_reach_the_worker(crew, s
     assert backend_context(get_backend("replicate"), loaded).webhook_secret == WEBHOOK
     # "(set)" sent back keeps them; leaving one out removes it.
     crew.client("director").put(
-        f"{API}/projects/{crew.project.pk}/credentials/replicate/", {"config": {"webhook_secret": "(set)", "concurrency": 3}}, format="json"
+        f"{API}/projects/{crew.project.pk}/credentials/replicate/",
+        {"config": {"webhook_secret": "(set)", "concurrency": 3}},
+        format="json",
     )
     loaded = credentials.credential_load(crew.project, "replicate")
     assert loaded.config == {"webhook_secret": WEBHOOK, "concurrency": 3}

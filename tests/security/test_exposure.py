@@ -59,7 +59,10 @@ def test_key_hints_reach_directors_and_producers_only(crew, published, django_ca
 
 def test_older_feed_entries_with_a_hint_do_not_show_it(crew):
     ActivityEvent.objects.create(
-        project=crew.project, actor=crew.director, type="credential.updated", data={"backend": "runway", "configured": True, "hint": HINT}
+        project=crew.project,
+        actor=crew.director,
+        type="credential.updated",
+        data={"backend": "runway", "configured": True, "hint": HINT},
     )
     r = crew.client("viewer").get(f"{API}/projects/{crew.project.pk}/activity/")
     assert HINT not in r.content.decode()

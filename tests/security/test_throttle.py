@@ -97,7 +97,9 @@ def test_failed_sign_ins_lock_the_account_from_any_address(limits, clock):
         r = _token(address, alice.username, "wrong")
         assert r.status_code == 400 and r.json()["code"] == "invalid_credentials", n
     # The third failure locks, and says so.
-    _assert_throttled(_token("10.0.0.3", alice.username, "wrong"), starts="Too many failed sign-ins; try again in 15 minutes", retry_after=900)
+    _assert_throttled(
+        _token("10.0.0.3", alice.username, "wrong"), starts="Too many failed sign-ins; try again in 15 minutes", retry_after=900
+    )
     # Now even the right password is refused, from an address never seen before...
     r = _token("10.0.0.4", alice.username, PASSWORD)
     _assert_throttled(r, starts="Too many failed sign-ins", retry_after=900)
@@ -145,9 +147,13 @@ def test_the_lockout_ends_after_its_time(limits, clock):
     for address in ("10.4.0.1", "10.4.0.2", "10.4.0.3"):
         _token(address, alice.username, "wrong")
     clock.advance(600)
-    _assert_throttled(_token("10.4.0.9", alice.username, PASSWORD), starts="Too many failed sign-ins; try again in 5 minutes.", retry_after=300)
+    _assert_throttled(
+        _token("10.4.0.9", alice.username, PASSWORD), starts="Too many failed sign-ins; try again in 5 minutes.", retry_after=300
+    )
     clock.advance(299)
-    _assert_throttled(_token("10.4.0.9", alice.username, PASSWORD), starts="Too many failed sign-ins; try again in 1 second.", retry_after=1)
+    _assert_throttled(
+        _token("10.4.0.9", alice.username, PASSWORD), starts="Too many failed sign-ins; try again in 1 second.", retry_after=1
+    )
     clock.advance(2)
     r = _token("10.4.0.9", alice.username, PASSWORD)
     assert r.status_code == 200 and r.json()["token"]
@@ -170,7 +176,9 @@ def test_forwarded_for_is_not_trusted_by_default(limits, clock):
     for n in range(4):
         r = _token("10.6.0.1", f"name-{n}", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
         assert r.status_code == 400
-    _assert_throttled(_token("10.6.0.1", "name-x", "wrong", HTTP_X_FORWARDED_FOR="203.0.113.99"), starts="Too many", retry_after=900)
+    _assert_throttled(
+        _token("10.6.0.1", "name-x", "wrong", HTTP_X_FORWARDED_FOR="203.0.113.99"), starts="Too many", retry_after=900
+    )
 
 
 def test_client_address_behind_trusted_proxies(settings):
@@ -259,7 +267,9 @@ def test_uploads_started_are_limited_per_user(limits, clock, crew):
     body = {"project": str(crew.project.pk), "filename": "", "size": 0}  # refused, but counted
     for _ in range(2):
         assert crew.client("owner").post(url, body, format="json").status_code == 400
-    _assert_throttled(crew.client("owner").post(url, body, format="json"), starts="Too many uploads started; try again in", retry_after=3600)
+    _assert_throttled(
+        crew.client("owner").post(url, body, format="json"), starts="Too many uploads started; try again in", retry_after=3600
+    )
     assert crew.client("artist").post(url, body, format="json").status_code == 400  # per user
     clock.advance(3601)
     assert crew.client("owner").post(url, body, format="json").status_code == 400
@@ -270,7 +280,9 @@ def test_generations_started_are_limited_per_user(limits, clock, crew):
     body = {"backend": "no-such-backend", "prompt": "x", "duration_frames": 24}
     first = [crew.client("owner").post(url, body, format="json").status_code for _ in range(2)]
     assert 429 not in first
-    _assert_throttled(crew.client("owner").post(url, body, format="json"), starts="Too many generations started; try again in", retry_after=3600)
+    _assert_throttled(
+        crew.client("owner").post(url, body, format="json"), starts="Too many generations started; try again in", retry_after=3600
+    )
     assert crew.client("director").post(url, body, format="json").status_code != 429
     # Reading is not throttled.
     assert crew.client("owner").get(f"{API}/shots/{crew.shot.pk}/generate/estimate/").status_code != 429

@@ -14,7 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--old-secret-key", action="append", default=[], metavar="SECRET_KEY",
+            "--old-secret-key",
+            action="append",
+            default=[],
+            metavar="SECRET_KEY",
             help="A former SECRET_KEY whose derived key encrypted old rows (repeatable).",
         )
         parser.add_argument("--strict", action="store_true", help="Exit with an error when some rows cannot be decrypted.")
