@@ -74,6 +74,7 @@ from apps.core.errors import (
     PermissionDenied,
 )
 from apps.core.events import publish_on_commit
+from apps.media import services as media_services
 from apps.media import storage
 from apps.projects.access import Access
 from apps.projects.events import record_event
@@ -350,6 +351,8 @@ def generate(
         )
         # Raises BudgetExceeded (402): the transaction rolls back and the job is gone.
         ledger.reserve(project=project, user=access.user, job=job, amount=plan.estimate, capped=access.role == Role.ARTIST)
+        # An uploaded input image now belongs to the film: the orphan reaper must keep it.
+        media_services.media_adopt_inputs(media_ids=[m.pk for m in plan.input_media], project=project)
 
         first = _next_take_number(shot)  # locks the shot row
         takes = []

@@ -375,6 +375,17 @@ def upload_consume(*, actor, upload_id: Any, project) -> MediaFile:
     return media
 
 
+def media_adopt_inputs(*, media_ids: list[Any], project) -> int:
+    """Give files a generation of ``project`` reads (an input image, reference images) to that
+    project, so that the orphan reaper keeps them and they stop counting against the upload
+    quotas: the job's provenance points at them. Files of another project are left alone.
+    Returns how many were adopted."""
+    ids = [m for m in media_ids if m]
+    if not ids:
+        return 0
+    return MediaFile.objects.filter(pk__in=ids, project__isnull=True).update(project=project, updated_at=timezone.now())
+
+
 def upload_abort(*, upload: Upload, reason: str = "") -> None:
     """Throw away a pending upload's bytes (and an S3 multipart upload)."""
     if upload.method == UploadMethod.S3_MULTIPART and upload.s3_upload_id:

@@ -163,6 +163,28 @@ def test_an_upload_placed_as_a_reference_image_is_not_an_orphan(crew, media_root
     assert (media_root / upload.storage_key).exists()
 
 
+def test_an_upload_used_as_a_generation_input_is_not_an_orphan(crew, media_root, tmp_path):
+    """The job's provenance points at its input image: re-running or re-reading that take
+    needs the file long after the orphan hours."""
+    from tests.generation.test_local_jobs import make_upload
+
+    upload = make_upload(crew.owner, tmp_path)
+    upload.project = crew.project
+    upload.save(update_fields=["project"])
+    r = crew.client("owner").post(
+        f"{API}/shots/{crew.shot.pk}/generate/",
+        {"backend": "local-animatic", "model": "ken-burns", "input_image": str(upload.pk), "duration_frames": 12},
+        format="json",
+    )
+    assert r.status_code == 202, r.json()
+    Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(hours=48))
+    assert services.upload_reap_orphans() == 0
+    assert MediaFile.objects.get(pk=upload.media_id).project_id == crew.project.pk
+    assert (media_root / upload.storage_key).exists()
+    # ...and it no longer counts against the quotas of bytes nobody uses.
+    assert not services.unattached_uploads().filter(pk=upload.pk).exists()
+
+
 def test_the_reaper_runs_the_orphan_cleanup(crew, media_root, django_capture_on_commit_callbacks):
     orphan = finished_upload(crew)
     Upload.objects.filter(pk=orphan.pk).update(updated_at=timezone.now() - timedelta(hours=100))
