@@ -60,7 +60,7 @@ def narrated(film, clips):
 def test_a_final_export_renders_the_cut_and_every_deliverable(narrated, api, django_capture_on_commit_callbacks, monkeypatch):
     crew = narrated.crew
     published = []
-    monkeypatch.setattr(services, "publish", lambda project_id, type, data, **kw: published.append((type, data)))
+    monkeypatch.setattr("apps.rendering.exports.state.publish", lambda project_id, type, data, **kw: published.append((type, data)))
     expected_frames = timeline_get(project=crew.project)["duration_frames"]
 
     with django_capture_on_commit_callbacks(execute=True):
