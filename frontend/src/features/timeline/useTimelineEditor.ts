@@ -20,6 +20,9 @@ export interface TimelineEditing {
   dismissNotice(): void;
 }
 
+/** Make an edit (ops applied in order, one undo step labelled `label`). */
+export type Edit = TimelineEditing['edit'];
+
 /** One edit session per timeline page: edits, undo/redo, and the "could not be kept" notice. */
 export function useTimelineEditor(pid: string): TimelineEditing {
   const qc = useQueryClient();
