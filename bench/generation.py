@@ -50,14 +50,14 @@ def configure(args, workdir: Path) -> None:
         # A file (not shared-cache memory) so that worker threads wait for the write lock.
         db.setdefault("TEST", {})["NAME"] = str(workdir / "bench.sqlite3")
 
-    from apps.generation import services, tasks
+    from apps.generation import runner, tasks
     from apps.media import services as media_services
 
     # Shrink the timings: the fake answers in milliseconds, not seconds.
-    services.POLL_MIN_SECONDS = 0.005
-    services.POLL_MAX_SECONDS = 0.02
-    services.SLOT_WAIT_SECONDS = 1.0  # a freed slot wakes the next job at once (services.WAKE)
-    services.SLOT_WAIT_MAX_SECONDS = 30.0
+    runner.POLL_MIN_SECONDS = 0.005
+    runner.POLL_MAX_SECONDS = 0.02
+    runner.SLOT_WAIT_SECONDS = 1.0  # a freed slot wakes the next job at once (calls.WAKE)
+    runner.SLOT_WAIT_MAX_SECONDS = 30.0
     # The benchmark drives steps itself; it measures the job machinery, not ingest.
     tasks.run_generation_job.delay = lambda *a, **k: None
     media_services.media_enqueue_ingest = lambda **k: None
@@ -185,9 +185,9 @@ def main() -> None:
         connection.close()
 
         sched = Scheduler(ids)
-        from apps.generation import services
+        from apps.generation import calls
 
-        services.WAKE = sched.wake
+        calls.WAKE = sched.wake
         states: dict[str, str] = {}
         steps = [0]
         notes: dict[str, int] = {}

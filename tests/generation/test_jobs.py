@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.generation import ledger, ratelimit, services
+from apps.generation import credentials, ledger, ratelimit, runner, services
 from apps.generation.models import GenerationJob, LedgerEntry, WebhookDelivery
 from apps.generation.services import generate, generation_reap_stale, job_advance
 from apps.generation.tasks import run_generation_job
@@ -151,7 +151,7 @@ def test_rate_limit_sets_a_cool_down_then_succeeds(keyed, fake):
     step = job_advance(job_id=job.pk)
     job.refresh_from_db()
     assert not step.done and 0.3 <= step.delay < 2 and job.state == "queued" and not job.provider_job_id
-    fp = services.credential_load(keyed.project, "fake-generic").fingerprint
+    fp = credentials.credential_load(keyed.project, "fake-generic").fingerprint
     assert ratelimit.cooldown_remaining("fake-generic", fp) > 0
     # every worker honours the cool-down: no call while it lasts
     again = job_advance(job_id=job.pk)
@@ -184,7 +184,7 @@ def test_transient_errors_are_retried_with_backoff(keyed, fake):
 
 
 def test_transient_errors_give_up_after_a_few_tries(keyed, fake, monkeypatch):
-    monkeypatch.setattr(services, "MAX_SUBMIT_ATTEMPTS", 3)
+    monkeypatch.setattr(runner, "MAX_SUBMIT_ATTEMPTS", 3)
     job, _ = _generate(keyed)
     for _ in range(3):
         fake.scenario["server_error_once"] = True

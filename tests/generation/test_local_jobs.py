@@ -15,7 +15,8 @@ import pytest
 from django.utils import timezone
 
 from apps.core.errors import ValidationError
-from apps.generation import services
+from apps.generation import calls as job_calls
+from apps.generation import inputs, runner, services
 from apps.generation.backends import _local
 from apps.generation.models import GenerationJob
 from apps.production.models import Take
@@ -224,15 +225,15 @@ def test_provider_calls_carry_the_seed_of_their_first_take(keyed, fake):
 
 def test_a_local_job_reports_running_progress_before_it_ends(crew, relative_media, monkeypatch):
     seen = []
-    original = services._LocalProgress.__call__
+    original = job_calls._LocalProgress.__call__
 
     def spy(self, fraction):
         original(self, fraction)
         job = GenerationJob.objects.get(pk=self.job_id)
         seen.append((job.state, services.job_phase(job), job.progress))
 
-    monkeypatch.setattr(services, "PROGRESS_WRITE_SECONDS", 0.0)
-    monkeypatch.setattr(services._LocalProgress, "__call__", spy)
+    monkeypatch.setattr(job_calls, "PROGRESS_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(job_calls._LocalProgress, "__call__", spy)
     job, _ = _generate(crew, backend="local-animatic", model="ken-burns", duration_frames=24, params={"size": "160x90"})
     assert services.job_data(job)["phase"] == "queued"
     drive(job.pk)
@@ -275,7 +276,7 @@ def test_a_provider_retry_is_shown_with_the_attempt_and_the_providers_message(ke
     data = services.job_data(job)
     assert data["state"] == "queued" and data["phase"] == "queued"
     retry = data["retry"]
-    assert retry["attempt"] == 2 and retry["max_attempts"] >= services.MAX_SUBMIT_ATTEMPTS
+    assert retry["attempt"] == 2 and retry["max_attempts"] >= runner.MAX_SUBMIT_ATTEMPTS
     assert retry["message"] == message and "<" not in retry["message"]
     assert retry["at"]
     # the API shows the same
@@ -339,14 +340,14 @@ def test_a_frame_of_a_take_as_the_input_image(crew, relative_media, tmp_path, wh
     from apps.media import storage
 
     taken = []
-    original = services._video_frame
+    original = inputs._video_frame
 
     def spy(video, folder, frame):
         path = original(video, folder, frame)
         taken.append(np.asarray(Image.open(path).convert("RGB")).astype("int16"))
         return path
 
-    monkeypatch.setattr(services, "_video_frame", spy)
+    monkeypatch.setattr(inputs, "_video_frame", spy)
     parent = make_video_take(crew, tmp_path, seconds=1.0, size="160x90")
     job, (take,) = _generate(
         crew, backend="local-animatic", model="title-card", input_image=str(parent.pk), input_frame=which,
@@ -364,7 +365,7 @@ def test_a_frame_of_a_take_as_the_input_image(crew, relative_media, tmp_path, wh
 
 def test_cancelling_a_local_job_stops_the_work(crew, relative_media, monkeypatch):
     calls = []
-    original = services._LocalProgress.__call__
+    original = job_calls._LocalProgress.__call__
 
     def cancel_on_first_report(self, fraction):
         calls.append(fraction)
@@ -373,8 +374,8 @@ def test_cancelling_a_local_job_stops_the_work(crew, relative_media, monkeypatch
             services.job_cancel(access=access_of(crew), job=job)
         original(self, fraction)
 
-    monkeypatch.setattr(services, "PROGRESS_WRITE_SECONDS", 0.0)
-    monkeypatch.setattr(services._LocalProgress, "__call__", cancel_on_first_report)
+    monkeypatch.setattr(job_calls, "PROGRESS_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(job_calls._LocalProgress, "__call__", cancel_on_first_report)
     job, (take,) = _generate(crew, backend="local-animatic", model="ken-burns", duration_frames=48, params={"size": "160x90"})
     drive(job.pk)
     job.refresh_from_db()

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from apps.core import heartbeat
-from apps.generation import ledger, registry, services
+from apps.generation import calls, ledger, reaper, registry, services
 from apps.generation.models import GenerationJob
 from apps.generation.services import generate, generation_reap_stale, job_advance
 from apps.production.models import Take
@@ -40,7 +40,7 @@ def provider(tmp_path):
 def requeued(monkeypatch):
     """Job ids the reaper re-queued, in order (their steps are not run)."""
     seen: list[str] = []
-    monkeypatch.setattr(services, "job_enqueue", lambda *, job_id, force=True: seen.append(str(job_id)))
+    monkeypatch.setattr(reaper, "job_enqueue", lambda *, job_id, force=True: seen.append(str(job_id)))
     return seen
 
 
@@ -207,7 +207,7 @@ def test_a_job_that_beats_is_never_touched(crew, provider, requeued):
     while t < 30 * 60:
         _pass(job.pk, hb)
         t += hb
-        services._touch(job.pk, call=0)
+        calls._touch(job.pk, call=0)
         generation_reap_stale()
         assert job_advance(job_id=job.pk).delay > 0  # a duplicate delivery keeps off its call
     assert requeued == []
