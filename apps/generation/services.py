@@ -48,15 +48,16 @@ Where things live (this module is the public face; it re-exports):
 - ``payloads``: ``job_data``, ``job_phase``: the public shape of a job and its events.
 - ``calls``: one provider call's state in ``provider_data``, leases, progress, ``Advance``.
 - ``inputs``: input files for a provider call and the ``GenerationRequest``.
-- ``runner``: ``job_advance`` and ``_Step`` (submit, poll, finish).
+- ``runner``: ``job_advance`` and ``_Step`` (one step: submit, poll, finish).
+- ``submitting``: the submit side of a step (submit once, retries, provider errors).
 - ``outputs``: downloading outputs and storing them as takes; settling the budget.
 - ``endings``: ``job_cancel`` and ``_fail_job`` (takes fail, budget released or charged).
 - ``reaper``: ``generation_reap_stale``.
 - ``webhooks``: ``webhook_receive``.
 - ``messages``: the sentences people see on failed jobs and takes.
 
-Tunables live where they are read: ``runner.POLL_MIN_SECONDS`` … ``runner.MAX_SUBMIT_ATTEMPTS``,
-``outputs.MAX_FINISH_ATTEMPTS``, ``calls.PROGRESS_WRITE_SECONDS``, ``calls.WAKE`` (patch them there).
+Tunables live where they are read: ``runner.POLL_MIN_SECONDS`` … ``runner.MAX_STEP_ERRORS``,
+``submitting.MAX_SUBMIT_ATTEMPTS``, ``outputs.MAX_FINISH_ATTEMPTS``, ``calls.PROGRESS_WRITE_SECONDS``, ``calls.WAKE`` (patch them there).
 """
 
 from __future__ import annotations

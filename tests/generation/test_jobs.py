@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.generation import credentials, ledger, ratelimit, runner, services
+from apps.generation import credentials, ledger, ratelimit, services, submitting
 from apps.generation.models import GenerationJob, LedgerEntry, WebhookDelivery
 from apps.generation.services import generate, generation_reap_stale, job_advance
 from apps.generation.tasks import run_generation_job
@@ -184,7 +184,7 @@ def test_transient_errors_are_retried_with_backoff(keyed, fake):
 
 
 def test_transient_errors_give_up_after_a_few_tries(keyed, fake, monkeypatch):
-    monkeypatch.setattr(runner, "MAX_SUBMIT_ATTEMPTS", 3)
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_ATTEMPTS", 3)
     job, _ = _generate(keyed)
     for _ in range(3):
         fake.scenario["server_error_once"] = True

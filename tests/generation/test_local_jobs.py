@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.core.errors import ValidationError
 from apps.generation import calls as job_calls
-from apps.generation import inputs, runner, services
+from apps.generation import inputs, services, submitting
 from apps.generation.backends import _local
 from apps.generation.models import GenerationJob
 from apps.production.models import Take
@@ -276,7 +276,7 @@ def test_a_provider_retry_is_shown_with_the_attempt_and_the_providers_message(ke
     data = services.job_data(job)
     assert data["state"] == "queued" and data["phase"] == "queued"
     retry = data["retry"]
-    assert retry["attempt"] == 2 and retry["max_attempts"] >= runner.MAX_SUBMIT_ATTEMPTS
+    assert retry["attempt"] == 2 and retry["max_attempts"] >= submitting.MAX_SUBMIT_ATTEMPTS
     assert retry["message"] == message and "<" not in retry["message"]
     assert retry["at"]
     # the API shows the same
