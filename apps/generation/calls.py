@@ -119,12 +119,27 @@ def _calls(job: GenerationJob) -> list[dict[str, Any]]:
     calls = data.get("calls")
     if not calls:
         # A job made by hand (admin, old rows): one call.
-        calls = data["calls"] = [{
-            "index": 0, "seed": (job.request or {}).get("seed"), "variations": job.variations, "key": job.idempotency_key,
-            "id": job.provider_job_id or "", "state": "running" if job.provider_job_id else "pending", "marked_at": None,
-            "attempts": 0, "poll_errors": 0, "progress": 0, "error": "", "billable": False, "cost": None,
-            "outputs": None, "output_count": 0, "filtered_count": 0, "takes": list(data.get("takes") or []),
-        }]
+        calls = data["calls"] = [
+            {
+                "index": 0,
+                "seed": (job.request or {}).get("seed"),
+                "variations": job.variations,
+                "key": job.idempotency_key,
+                "id": job.provider_job_id or "",
+                "state": "running" if job.provider_job_id else "pending",
+                "marked_at": None,
+                "attempts": 0,
+                "poll_errors": 0,
+                "progress": 0,
+                "error": "",
+                "billable": False,
+                "cost": None,
+                "outputs": None,
+                "output_count": 0,
+                "filtered_count": 0,
+                "takes": list(data.get("takes") or []),
+            }
+        ]
     return calls
 
 
@@ -171,17 +186,25 @@ def _beating(job_id, *, call: int | None = None, finishing: str | None = None):
 
 def _output_to_dict(output: Output) -> dict[str, Any]:
     return {
-        "url": output.url, "path": str(output.path) if output.path else None, "headers": dict(output.headers or {}),
-        "content_type": output.content_type, "filename": output.filename, "filtered": bool(output.filtered),
+        "url": output.url,
+        "path": str(output.path) if output.path else None,
+        "headers": dict(output.headers or {}),
+        "content_type": output.content_type,
+        "filename": output.filename,
+        "filtered": bool(output.filtered),
         "meta": output.meta or {},
     }
 
 
 def _output_from_dict(data: dict[str, Any]) -> Output:
     return Output(
-        url=data.get("url"), path=Path(data["path"]) if data.get("path") else None, headers=data.get("headers") or {},
-        content_type=data.get("content_type") or "", filename=data.get("filename") or "",
-        filtered=bool(data.get("filtered")), meta=data.get("meta") or {},
+        url=data.get("url"),
+        path=Path(data["path"]) if data.get("path") else None,
+        headers=data.get("headers") or {},
+        content_type=data.get("content_type") or "",
+        filename=data.get("filename") or "",
+        filtered=bool(data.get("filtered")),
+        meta=data.get("meta") or {},
     )
 
 
@@ -226,10 +249,14 @@ def _publish_progress(job: GenerationJob, before: int) -> None:
     if abs(moved) >= PROGRESS_EVENT_STEP or job.progress >= 100 or now - float(last.get("at", 0)) >= PROGRESS_EVENT_SECONDS:
         data["progress_event"] = {"value": job.progress, "at": now}
         publish_on_commit(
-            job.project_id, "job.progress",
+            job.project_id,
+            "job.progress",
             {
-                "id": str(job.pk), "shot": str(job.shot_id) if job.shot_id else None, "state": job.state,
-                "phase": job_phase(job), "progress": job.progress,
+                "id": str(job.pk),
+                "shot": str(job.shot_id) if job.shot_id else None,
+                "state": job.state,
+                "phase": job_phase(job),
+                "progress": job.progress,
             },
         )
 
@@ -242,8 +269,10 @@ def _note_retry(job_id, *, attempt: int, max_attempts: int, message: str, wait: 
         if job is None or job.state in FINISHED_STATES:
             return
         job.provider_data["retry"] = {
-            "attempt": max(1, int(attempt)), "max_attempts": max(1, int(max_attempts), int(attempt)),
-            "message": message, "at": at,
+            "attempt": max(1, int(attempt)),
+            "max_attempts": max(1, int(max_attempts), int(attempt)),
+            "message": message,
+            "at": at,
         }
         job.save(update_fields=["provider_data", "updated_at"])
         _publish_job(job)
@@ -348,7 +377,9 @@ def _apply_result(job_id, index: int, result: PollResult, cred: ProjectCredentia
         job.progress = _progress_of(calls)
         _publish_progress(job, before)
         job.heartbeat_at = timezone.now()
-        job.save(update_fields=["provider_data", "progress", "poll_count", "provider_state", "state", "heartbeat_at", "updated_at"])
+        job.save(
+            update_fields=["provider_data", "progress", "poll_count", "provider_state", "state", "heartbeat_at", "updated_at"]
+        )
     return (ended, job) if with_job else ended
 
 

@@ -31,6 +31,7 @@ from .tasks import run_generation_job
 
 logger = logging.getLogger(__name__)
 
+
 def generate(
     *,
     access: Access,
@@ -54,9 +55,21 @@ def generate(
     Returns (job, takes). Raises before anything is written or sent: PermissionDenied (403),
     ValidationError (400), DomainError ``backend_unavailable`` (400), BudgetExceeded (402)."""
     plan = generation_plan(
-        access=access, shot=shot, backend=backend, model=model, prompt=prompt, negative_prompt=negative_prompt,
-        seed=seed, duration_frames=duration_frames, input_image=input_image, references=references,
-        parent_take=parent_take, variations=variations, params=params, kind=kind, input_frame=input_frame,
+        access=access,
+        shot=shot,
+        backend=backend,
+        model=model,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        seed=seed,
+        duration_frames=duration_frames,
+        input_image=input_image,
+        references=references,
+        parent_take=parent_take,
+        variations=variations,
+        params=params,
+        kind=kind,
+        input_frame=input_frame,
     )
     project = access.project
     key = str(uuid.uuid4())
@@ -64,17 +77,41 @@ def generate(
     estimate_shares = _shares(plan.estimate, plan.request.variations)
     calls = []
     for c in plan.calls:
-        calls.append({
-            "index": c["index"], "seed": c["seed"], "variations": c["variations"], "key": _call_key(key, c["index"]),
-            "id": "", "state": "pending", "marked_at": None, "attempts": 0, "poll_errors": 0, "progress": 0,
-            "error": "", "billable": False, "cost": None, "outputs": None, "output_count": 0, "filtered_count": 0,
-            "takes": [],
-        })
+        calls.append(
+            {
+                "index": c["index"],
+                "seed": c["seed"],
+                "variations": c["variations"],
+                "key": _call_key(key, c["index"]),
+                "id": "",
+                "state": "pending",
+                "marked_at": None,
+                "attempts": 0,
+                "poll_errors": 0,
+                "progress": 0,
+                "error": "",
+                "billable": False,
+                "cost": None,
+                "outputs": None,
+                "output_count": 0,
+                "filtered_count": 0,
+                "takes": [],
+            }
+        )
     with transaction.atomic():
         job = GenerationJob.objects.create(
-            project=project, shot=shot, author=access.user, backend=plan.backend.name, model=plan.model, kind=plan.kind,
-            request=plan.request_json, variations=plan.request.variations, state=JobState.QUEUED,
-            idempotency_key=key, estimated_cost=plan.estimate, provider_data={"calls": calls, "takes": []},
+            project=project,
+            shot=shot,
+            author=access.user,
+            backend=plan.backend.name,
+            model=plan.model,
+            kind=plan.kind,
+            request=plan.request_json,
+            variations=plan.request.variations,
+            state=JobState.QUEUED,
+            idempotency_key=key,
+            estimated_cost=plan.estimate,
+            provider_data={"calls": calls, "takes": []},
         )
         # Raises BudgetExceeded (402): the transaction rolls back and the job is gone.
         ledger.reserve(project=project, user=access.user, job=job, amount=plan.estimate, capped=access.role == Role.ARTIST)
@@ -114,7 +151,9 @@ def generate(
             for j, take_seed in enumerate(take_seeds(call["seed"], call["variations"], per_output=per_output)):
                 prov = dict(base)
                 prov.update(
-                    seed=take_seed, variation=variation, call=call["index"],
+                    seed=take_seed,
+                    variation=variation,
+                    call=call["index"],
                     estimated_cost=str(estimate_shares[variation]),
                 )
                 if not per_output and call["variations"] > 1:
@@ -122,8 +161,13 @@ def generate(
                     # that batch (asking for the same number of variations repeats it).
                     prov.update(batch_index=j, batch_size=call["variations"])
                 take = Take.objects.create(
-                    shot=shot, number=number, source=TakeSource.GENERATION, provenance=prov, author=access.user,
-                    status=TakeStatus.PROCESSING, parent=plan.parent_take,
+                    shot=shot,
+                    number=number,
+                    source=TakeSource.GENERATION,
+                    provenance=prov,
+                    author=access.user,
+                    status=TakeStatus.PROCESSING,
+                    parent=plan.parent_take,
                 )
                 takes.append(take)
                 call["takes"].append(str(take.pk))

@@ -27,7 +27,10 @@ from .registry import get_backend
 
 logger = logging.getLogger(__name__)
 
-def _fail_job(job_id, error: str, *, charge: bool = False, state: str = JobState.FAILED, cancel_at_provider: bool = False) -> GenerationJob | None:
+
+def _fail_job(
+    job_id, error: str, *, charge: bool = False, state: str = JobState.FAILED, cancel_at_provider: bool = False
+) -> GenerationJob | None:
     """End a job now: its unfinished takes fail with ``error``, the budget is released (or
     settled at the estimate with ``charge``)."""
     submitted: list[str] = []

@@ -24,7 +24,9 @@ class _InputMissing(Exception):
     """An input file of the job is gone: the job cannot run (message for people)."""
 
 
-def _input_file(media_id: str | None, stack: contextlib.ExitStack, workdir: Path, *, tag: str | None = None, frame: str | None = None) -> InputFile:
+def _input_file(
+    media_id: str | None, stack: contextlib.ExitStack, workdir: Path, *, tag: str | None = None, frame: str | None = None
+) -> InputFile:
     media = MediaFile.objects.filter(pk=media_id).first() if media_id else None
     if media is None or not media.storage_key:
         raise _InputMissing("An input file of this job is gone (it was deleted); generate again with another input.")
@@ -32,7 +34,9 @@ def _input_file(media_id: str | None, stack: contextlib.ExitStack, workdir: Path
     try:
         path = Path(stack.enter_context(storage.local_copy(media.storage_key, directory=str(folder))))
     except FileNotFoundError:
-        raise _InputMissing(f"The input file {media.original_name or media.pk} is missing from storage; upload it again.") from None
+        raise _InputMissing(
+            f"The input file {media.original_name or media.pk} is missing from storage; upload it again."
+        ) from None
     content_type = media.content_type or mimetypes.guess_type(media.original_name or str(path))[0] or ""
     url = None
     if frame in INPUT_FRAMES:
@@ -61,7 +65,9 @@ def _video_frame(video: Path, folder: Path, which: str) -> Path:
     return out
 
 
-def _build_request(job: GenerationJob, backend: Backend, call: dict[str, Any], stack: contextlib.ExitStack, ctx: BackendContext) -> GenerationRequest:
+def _build_request(
+    job: GenerationJob, backend: Backend, call: dict[str, Any], stack: contextlib.ExitStack, ctx: BackendContext
+) -> GenerationRequest:
     r = job.request or {}
     workdir = ctx.workdir or _workdir(job.pk)
     image = video = None

@@ -1,5 +1,4 @@
-"""Sentences people see on failed jobs and takes (the job's ``error``, a take's ``error``).
-"""
+"""Sentences people see on failed jobs and takes (the job's ``error``, a take's ``error``)."""
 
 from __future__ import annotations
 

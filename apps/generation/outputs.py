@@ -131,7 +131,9 @@ def _finish_job(step: _Step, *, token: str) -> Advance:
                             _unclaim_finish(job.pk, token)
                             logger.info("job %s: download failed (will retry): %s", job.pk, step.msg(exc))
                             wait = _jitter(min(120.0, 10.0 * 2 ** (attempts - 1)))
-                            _note_retry(job.pk, attempt=attempts + 1, max_attempts=MAX_FINISH_ATTEMPTS, message=step.msg(exc), wait=wait)
+                            _note_retry(
+                                job.pk, attempt=attempts + 1, max_attempts=MAX_FINISH_ATTEMPTS, message=step.msg(exc), wait=wait
+                            )
                             return step.again(wait, "retrying a download")
                         items.append((output, None, f"The output could not be downloaded: {step.msg(exc)}"))
                     except ProviderError as exc:
@@ -172,7 +174,7 @@ def _store_outputs(step: _Step, token: str, results: dict[int, list[tuple[Output
         variation = 0
         for call in calls:
             mine = [takes[t] for t in call.get("takes") or [] if t in takes]
-            call_share = sum(share_of[variation: variation + int(call.get("variations") or 1)], Decimal(0))
+            call_share = sum(share_of[variation : variation + int(call.get("variations") or 1)], Decimal(0))
             variation += int(call.get("variations") or 1)
             if call["state"] == "succeeded" or call.get("billable"):
                 billed = True
@@ -193,12 +195,25 @@ def _store_outputs(step: _Step, token: str, results: dict[int, list[tuple[Output
                 if k < len(mine):
                     take = mine[k]
                 else:  # more outputs than asked: a new take each
-                    base = dict(mine[0].provenance) if mine else {"source": "generation", "backend": job.backend,
-                                                                  "model": job.model, "kind": job.kind, "job": str(job.pk)}
+                    base = (
+                        dict(mine[0].provenance)
+                        if mine
+                        else {
+                            "source": "generation",
+                            "backend": job.backend,
+                            "model": job.model,
+                            "kind": job.kind,
+                            "job": str(job.pk),
+                        }
+                    )
                     base.update(variation=None, extra_output=True)
                     take = Take.objects.create(
-                        shot_id=job.shot_id, number=_next_take_number(job.shot), source=TakeSource.GENERATION,
-                        provenance=base, author=job.author, status=TakeStatus.PROCESSING,
+                        shot_id=job.shot_id,
+                        number=_next_take_number(job.shot),
+                        source=TakeSource.GENERATION,
+                        provenance=base,
+                        author=job.author,
+                        status=TakeStatus.PROCESSING,
                         parent_id=mine[0].parent_id if mine else None,
                     )
                     call.setdefault("takes", []).append(str(take.pk))
@@ -207,7 +222,8 @@ def _store_outputs(step: _Step, token: str, results: dict[int, list[tuple[Output
                 take.media = media
                 prov = dict(take.provenance or {})
                 prov.update(
-                    provider_job_id=call.get("id"), finished_at=timezone.now().isoformat(),
+                    provider_job_id=call.get("id"),
+                    finished_at=timezone.now().isoformat(),
                     output={k2: v for k2, v in (output.meta or {}).items() if isinstance(v, (str, int, float, bool))} or None,
                 )
                 made_with = (output.meta or {}).get("seed")

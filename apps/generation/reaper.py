@@ -23,6 +23,7 @@ from .payloads import FINISHED_STATES, _publish_job
 
 logger = logging.getLogger(__name__)
 
+
 def generation_reap_stale(*, limit: int = 500) -> int:
     """Resume jobs whose worker died, fail jobs that ran too long. Returns how many.
 
@@ -92,8 +93,10 @@ def _revive(job_id, cutoff) -> tuple[str | None, int]:
                 return "fail", stops
             restarts = heartbeat.max_restarts()
             job.provider_data["retry"] = {
-                "attempt": stops + 1, "max_attempts": restarts + 1,
-                "message": "The worker running this job stopped; it was restarted.", "at": None,
+                "attempt": stops + 1,
+                "max_attempts": restarts + 1,
+                "message": "The worker running this job stopped; it was restarted.",
+                "at": None,
             }
             _publish_job(job)
         job.provider_data["reaper"] = {"requeues": requeues + 1, "worker_stops": stops, "at": _now_ts()}

@@ -113,8 +113,12 @@ class _Step(_Submitting):
                 held = left if held is None else min(held, left)
                 continue  # another worker is submitting it right now
             slot = ratelimit.acquire(
-                self.backend.name, self.fp, _member(self.job, call["index"]), limit=self.limit,
-                base_wait=SLOT_WAIT_SECONDS, max_wait=SLOT_WAIT_MAX_SECONDS,
+                self.backend.name,
+                self.fp,
+                _member(self.job, call["index"]),
+                limit=self.limit,
+                base_wait=SLOT_WAIT_SECONDS,
+                max_wait=SLOT_WAIT_MAX_SECONDS,
             )
             if not slot:
                 slot_wait = slot.wait
@@ -132,8 +136,10 @@ class _Step(_Submitting):
         # 2. poll what runs at the provider
         for call in list(_calls(self.job)):
             if (
-                call["state"] in ("queued", "running") and call.get("id")
-                and call["index"] not in self.fresh and call["index"] not in self.submitted_now
+                call["state"] in ("queued", "running")
+                and call.get("id")
+                and call["index"] not in self.fresh
+                and call["index"] not in self.submitted_now
             ):
                 ratelimit.acquire(self.backend.name, self.fp, _member(self.job, call["index"]), limit=self.limit, force=True)
                 outcome = self.poll(call["index"])
@@ -188,7 +194,9 @@ class _Step(_Submitting):
             self._end_call(index, JOB_LOST, billable=False)
             return None
         except AuthError as exc:
-            self._end_call(index, f"{self.msg(exc)} A director or producer can update the key in the project's settings.", billable=False)
+            self._end_call(
+                index, f"{self.msg(exc)} A director or producer can update the key in the project's settings.", billable=False
+            )
             return None
         except ProviderError as exc:
             self._end_call(index, self.msg(exc), billable=exc.billable)
@@ -213,8 +221,11 @@ class _Step(_Submitting):
             errors = call["poll_errors"]
             if errors >= MAX_POLL_ERRORS:
                 self._fail_call(
-                    job, call, f"Lost contact with {self.backend.title or self.backend.name} while it worked on this job "
-                    f"({message}); generate again.", billable=False,
+                    job,
+                    call,
+                    f"Lost contact with {self.backend.title or self.backend.name} while it worked on this job "
+                    f"({message}); generate again.",
+                    billable=False,
                 )
                 errors = None
             job.save(update_fields=["provider_data", "progress", "updated_at"])
@@ -279,8 +290,11 @@ def job_advance(*, job_id, due_only: bool = False) -> Advance:
     try:
         cred = credential_load(job.project, job.backend)
     except CredentialUnreadable:
-        _fail_job(job.pk, f"The stored API key for {backend.title or backend.name} can no longer be read; "
-                          "a director or producer should enter it again.")
+        _fail_job(
+            job.pk,
+            f"The stored API key for {backend.title or backend.name} can no longer be read; "
+            "a director or producer should enter it again.",
+        )
         return _done(JobState.FAILED)
     if backend.needs_credentials and not cred.api_key:
         _fail_job(job.pk, f"The API key for {backend.title or backend.name} was removed from this project.")

@@ -85,8 +85,13 @@ class _Submitting:
             if _submit_held(call) > 0:
                 return None
             if call["attempts"] >= MAX_SUBMIT_ATTEMPTS:
-                self._fail_call(job, call, f"{self.backend.title or self.backend.name} could not take this job after "
-                                f"{call['attempts']} tries: {call.get('error') or 'no answer'}", billable=False)
+                self._fail_call(
+                    job,
+                    call,
+                    f"{self.backend.title or self.backend.name} could not take this job after "
+                    f"{call['attempts']} tries: {call.get('error') or 'no answer'}",
+                    billable=False,
+                )
                 job.save(update_fields=["provider_data", "progress", "updated_at"])
                 return None
             call["state"] = "submitting"
@@ -134,7 +139,9 @@ class _Submitting:
             if job is None:
                 return
             for call in _calls(job):
-                hit = call["index"] == index or (account_wide and not call.get("id") and call["state"] in ("pending", "submitting"))
+                hit = call["index"] == index or (
+                    account_wide and not call.get("id") and call["state"] in ("pending", "submitting")
+                )
                 if hit and call["state"] not in _Terminal.CALL:
                     self._fail_call(job, call, error, billable=billable and call["index"] == index)
             job.save(update_fields=["provider_data", "progress", "updated_at"])
@@ -161,8 +168,11 @@ class _Submitting:
         call = _calls(_load(self.job.pk) or self.job)[index]
         limited = int(call.get("rate_limits") or 0)
         _note_retry(
-            self.job.pk, attempt=int(call.get("attempts") or 0) + limited + 1,
-            max_attempts=MAX_SUBMIT_ATTEMPTS + limited, message=message, wait=wait,
+            self.job.pk,
+            attempt=int(call.get("attempts") or 0) + limited + 1,
+            max_attempts=MAX_SUBMIT_ATTEMPTS + limited,
+            message=message,
+            wait=wait,
         )
 
     def submit(self, index: int) -> Advance | None:
@@ -205,7 +215,10 @@ class _Submitting:
                 logger.info("job %s: submit to %s failed (attempt %d): %s", self.job.pk, self.backend.name, attempts, message)
                 if attempts >= MAX_SUBMIT_ATTEMPTS:
                     self._fail_calls_now(
-                        index, f"{name} could not be reached after {attempts} tries: {message}", billable=False, account_wide=False
+                        index,
+                        f"{name} could not be reached after {attempts} tries: {message}",
+                        billable=False,
+                        account_wide=False,
                     )
                     return None
                 self._unmark(index, error=message)
@@ -220,8 +233,10 @@ class _Submitting:
             except AuthError as exc:
                 self.release_slot(index)
                 self._fail_calls_now(
-                    index, f"{self.msg(exc)} A director or producer can update the key in the project's settings.",
-                    billable=False, account_wide=True,
+                    index,
+                    f"{self.msg(exc)} A director or producer can update the key in the project's settings.",
+                    billable=False,
+                    account_wide=True,
                 )
                 return None
             except BackendValidationError as exc:
@@ -240,8 +255,10 @@ class _Submitting:
                 _log_unexpected(self.job, exc, self.cred, "submit")
                 self.release_slot(index)
                 self._fail_calls_now(
-                    index, f"Something went wrong on the server while sending this job to {name}; try again.",
-                    billable=False, account_wide=False,
+                    index,
+                    f"Something went wrong on the server while sending this job to {name}; try again.",
+                    billable=False,
+                    account_wide=False,
                 )
                 return None
         self.submitted_now.add(index)
@@ -273,17 +290,27 @@ class _Submitting:
                 if job.state == JobState.QUEUED and not cancel_now:
                     job.state = JobState.RUNNING
                     _publish_job(job)
-                job.save(update_fields=["provider_data", "provider_job_id", "provider_state", "submitted_at", "state", "updated_at"])
+                job.save(
+                    update_fields=["provider_data", "provider_job_id", "provider_state", "submitted_at", "state", "updated_at"]
+                )
                 self.job = job
         if cancel_now:
             self._cancel_at_provider(provider_id)
             self.release_slot(index)
             return
         if result.state in ("succeeded", "failed"):
-            self.apply(index, PollResult(
-                state=result.state, progress=100, outputs=list(result.outputs or []), error=result.error or "",
-                billable=result.state != "failed", poll_after=result.poll_after, raw=result.raw or {},
-            ))
+            self.apply(
+                index,
+                PollResult(
+                    state=result.state,
+                    progress=100,
+                    outputs=list(result.outputs or []),
+                    error=result.error or "",
+                    billable=result.state != "failed",
+                    poll_after=result.poll_after,
+                    raw=result.raw or {},
+                ),
+            )
         elif result.poll_after is not None:
             self.poll_after = result.poll_after if self.poll_after is None else min(self.poll_after, result.poll_after)
 

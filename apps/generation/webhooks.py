@@ -22,6 +22,7 @@ from .registry import get_backend
 
 logger = logging.getLogger(__name__)
 
+
 def _find_job_for(backend: str, provider_job_id: str, hint: str | None) -> tuple[GenerationJob | None, int | None]:
     def index_in(job) -> int | None:
         for call in _calls(job):
@@ -42,7 +43,9 @@ def _find_job_for(backend: str, provider_job_id: str, hint: str | None) -> tuple
         if i is not None:
             return job, i
     # a second or later call of a multi-call job
-    for job in GenerationJob.objects.filter(backend=backend, state__in=ACTIVE_STATES, variations__gt=1).order_by("-created_at")[:500]:
+    for job in GenerationJob.objects.filter(backend=backend, state__in=ACTIVE_STATES, variations__gt=1).order_by("-created_at")[
+        :500
+    ]:
         i = index_in(job)
         if i is not None:
             return _load(job.pk), i
