@@ -22,8 +22,9 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /home/montage --uid 10001 montage
 
+# Only the runtime lock (pip-tools, hashed): no test, lint or benchmark packages in the image.
 COPY requirements.txt ./
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 COPY --from=frontend /app/frontend/dist ./frontend/dist

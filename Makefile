@@ -1,5 +1,8 @@
 # Montage developer commands. `make run` starts the studio; `make test` runs every test.
-# Installs are incremental: pip runs when requirements.txt changes, npm ci when the lockfile does.
+# Installs are incremental: pip runs when a lock file changes, npm ci when the lockfile does.
+# `make run`/`make dev` install the runtime lock (requirements.txt); `make test`/`lint`/`bench`
+# the dev lock (requirements-dev.txt: the same pins plus test, lint and benchmark tools).
+# Both are compiled by pip-tools from requirements.in / requirements-dev.in: `make lock`.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -9,6 +12,12 @@ NPM ?= npm
 VENV := .venv
 VPY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.requirements.stamp
+PY_DEV_STAMP := $(VENV)/.requirements-dev.stamp
+PIP_INSTALL = $(VPY) -m pip install --disable-pip-version-check -q --require-hashes
+PIP_TOOLS_VERSION := 7.6.2
+PIP_TOOLS := $(VENV)/pip-tools
+PIP_COMPILE = $(PIP_TOOLS)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--resolver=backtracking --no-emit-index-url --no-emit-find-links
 NODE_STAMP := frontend/node_modules/.package-lock.stamp
 FRONTEND_INDEX := frontend/dist/index.html
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
@@ -17,7 +26,8 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 # Extra arguments: `make test ARGS="-k timeline -x"`, `make run PORT=8001`.
 ARGS ?=
 
-.PHONY: espeak chromium help run dev test lint bench clean distclean install python-deps frontend-deps frontend-build frontend-test
+.PHONY: espeak chromium help run dev test lint bench clean distclean install install-dev python-deps python-deps-dev \
+	frontend-deps frontend-build frontend-test lock
 
 help:
 	@echo "make run     start Montage at http://127.0.0.1:$${PORT:-8000}/ (SQLite, private Redis, worker, beat)"
@@ -25,6 +35,7 @@ help:
 	@echo "make test    frontend tests + the pytest suite (REDIS_URL/DATABASE_URL used when set)"
 	@echo "make lint    ruff check + TypeScript typecheck"
 	@echo "make bench   run the benchmarks in bench/ (they print figures)"
+	@echo "make lock    recompile requirements.txt and requirements-dev.txt from the .in files (pip-tools)"
 	@echo "make clean   remove build outputs and install stamps (keeps .venv, var/db.sqlite3, var/media)"
 
 # --- installs ---------------------------------------------------------------------------------
@@ -33,9 +44,15 @@ $(VPY):
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# The runtime lock: what the studio itself imports (the Docker image installs the same file).
 $(PY_STAMP): requirements.txt | $(VPY)
-	$(VPY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	@touch $@
+
+# The dev lock holds every runtime pin too, so installing it also satisfies the runtime stamp.
+$(PY_DEV_STAMP): requirements-dev.txt requirements.txt | $(VPY)
+	$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@ $(PY_STAMP)
 
 $(NODE_STAMP): frontend/package-lock.json frontend/package.json
 	@command -v $(NPM) >/dev/null || { echo "Node.js 20.19+ with npm is required to build the browser app." >&2; exit 1; }
@@ -47,9 +64,20 @@ $(FRONTEND_INDEX): $(NODE_STAMP) $(FRONTEND_SOURCES)
 	@touch $@
 
 python-deps: $(PY_STAMP)
+python-deps-dev: $(PY_DEV_STAMP)
 frontend-deps: $(NODE_STAMP)
 frontend-build: $(FRONTEND_INDEX)
 install: python-deps frontend-build
+install-dev: python-deps-dev frontend-build
+
+# Recompile both locks after editing a .in file; pins already in the locks are kept unless asked:
+# `make lock LOCK_ARGS="--upgrade-package django"` (or `--upgrade` for everything).
+LOCK_ARGS ?=
+lock: | $(VPY)
+	@test -x $(PIP_TOOLS)/bin/pip-compile || { $(VPY) -m venv $(PIP_TOOLS) \
+		&& $(PIP_TOOLS)/bin/pip install --disable-pip-version-check -q pip-tools==$(PIP_TOOLS_VERSION); }
+	$(PIP_COMPILE) $(LOCK_ARGS) requirements.in -o requirements.txt
+	$(PIP_COMPILE) $(LOCK_ARGS) requirements-dev.in -o requirements-dev.txt
 
 # --- commands ---------------------------------------------------------------------------------
 
@@ -84,14 +112,14 @@ dev: install espeak
 frontend-test: $(NODE_STAMP)
 	cd frontend && $(NPM) test
 
-test: install espeak chromium frontend-test
+test: install-dev espeak chromium frontend-test
 	$(VPY) -m studio.testrun $(ARGS)
 
-lint: python-deps frontend-deps
+lint: python-deps-dev frontend-deps
 	$(VPY) -m ruff check .
 	cd frontend && $(NPM) run typecheck
 
-bench: python-deps
+bench: python-deps-dev
 	@shopt -s nullglob; files=(bench/*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "No benchmarks yet (bench/*.py)."; exit 0; fi; \
 	for f in "$${files[@]}"; do \
@@ -100,7 +128,7 @@ bench: python-deps
 	done
 
 clean:
-	rm -rf frontend/dist $(NODE_STAMP) $(PY_STAMP) var/static var/redis var/redis-test var/celerybeat-schedule* \
+	rm -rf frontend/dist $(NODE_STAMP) $(PY_STAMP) $(PY_DEV_STAMP) var/static var/redis var/redis-test var/celerybeat-schedule* \
 		.pytest_cache .ruff_cache test-artifacts
 	find . -path ./$(VENV) -prune -o -path ./frontend/node_modules -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
