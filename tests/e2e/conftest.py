@@ -43,7 +43,7 @@ def _missing_prerequisite() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "e2e: the playwright package is not installed (pip install -r requirements.txt)"
+        return "e2e: the playwright package is not installed (pip install -r requirements-dev.txt)"
     if chromium_executable() is None:
         return "e2e: Chromium not found (apt-get install chromium, or set MONTAGE_E2E_CHROMIUM)"
     if not FRONTEND_INDEX.exists():
