@@ -113,6 +113,19 @@ def _load(job_id, *, lock: bool = False) -> GenerationJob | None:
     return qs.filter(pk=pk).first()
 
 
+def new_call(*, index: int, seed: Any, variations: int, key: str, **fields: Any) -> dict[str, Any]:
+    """One provider call's state as ``provider_data["calls"]`` keeps it, before anything was
+    sent (``fields`` override the starting values, e.g. for an old job already submitted)."""
+    call: dict[str, Any] = {
+        "index": index, "seed": seed, "variations": variations, "key": key,
+        "id": "", "state": "pending", "marked_at": None, "attempts": 0, "poll_errors": 0, "progress": 0,
+        "error": "", "billable": False, "cost": None, "outputs": None, "output_count": 0, "filtered_count": 0,
+        "takes": [],
+    }  # fmt: skip
+    call.update(fields)
+    return call
+
+
 def _calls(job: GenerationJob) -> list[dict[str, Any]]:
     data = job.provider_data if isinstance(job.provider_data, dict) else {}
     job.provider_data = data
@@ -120,25 +133,15 @@ def _calls(job: GenerationJob) -> list[dict[str, Any]]:
     if not calls:
         # A job made by hand (admin, old rows): one call.
         calls = data["calls"] = [
-            {
-                "index": 0,
-                "seed": (job.request or {}).get("seed"),
-                "variations": job.variations,
-                "key": job.idempotency_key,
-                "id": job.provider_job_id or "",
-                "state": "running" if job.provider_job_id else "pending",
-                "marked_at": None,
-                "attempts": 0,
-                "poll_errors": 0,
-                "progress": 0,
-                "error": "",
-                "billable": False,
-                "cost": None,
-                "outputs": None,
-                "output_count": 0,
-                "filtered_count": 0,
-                "takes": list(data.get("takes") or []),
-            }
+            new_call(
+                index=0,
+                seed=(job.request or {}).get("seed"),
+                variations=job.variations,
+                key=job.idempotency_key,
+                id=job.provider_job_id or "",
+                state="running" if job.provider_job_id else "pending",
+                takes=list(data.get("takes") or []),
+            )
         ]
     return calls
 

@@ -21,7 +21,7 @@ from apps.projects.events import record_event
 from apps.projects.models import Role
 
 from . import ledger
-from .calls import _call_key
+from .calls import _call_key, new_call
 from .endings import _fail_job
 from .messages import ENQUEUE_FAILED
 from .models import GenerationJob, JobState
@@ -75,29 +75,10 @@ def generate(
     key = str(uuid.uuid4())
     now = timezone.now()
     estimate_shares = _shares(plan.estimate, plan.request.variations)
-    calls = []
-    for c in plan.calls:
-        calls.append(
-            {
-                "index": c["index"],
-                "seed": c["seed"],
-                "variations": c["variations"],
-                "key": _call_key(key, c["index"]),
-                "id": "",
-                "state": "pending",
-                "marked_at": None,
-                "attempts": 0,
-                "poll_errors": 0,
-                "progress": 0,
-                "error": "",
-                "billable": False,
-                "cost": None,
-                "outputs": None,
-                "output_count": 0,
-                "filtered_count": 0,
-                "takes": [],
-            }
-        )
+    calls = [
+        new_call(index=c["index"], seed=c["seed"], variations=c["variations"], key=_call_key(key, c["index"]))
+        for c in plan.calls
+    ]
     with transaction.atomic():
         job = GenerationJob.objects.create(
             project=project,
